@@ -1,0 +1,126 @@
+//! The `fsql` binary: `fsql run FILE`, `fsql -c 'script'`, scripts on stdin.
+
+mod args;
+mod report;
+mod sinks;
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use clap::Parser;
+use fsql_engine::{Session, template};
+
+use crate::args::{Cli, Command, OutputFormat};
+
+/// Rows `fsql -c` shows of a final query in table format (all rows in CSV
+/// and JSON).
+const RESULT_ROWS: u64 = 40;
+
+fn main() -> ExitCode {
+    install_panic_hook();
+    init_logging();
+    let cli = Cli::parse();
+    let (name, text) = match read_script(&cli) {
+        Ok(Some(input)) => input,
+        Ok(None) => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let show_result = cli.command_text.is_some();
+    runtime.block_on(run(&cli, &name, &text, show_result))
+}
+
+async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {
+    let format = cli.format;
+    let mut session = Session::with_sink(cli.engine, sinks::for_format(format));
+    for (k, v) in &cli.defines {
+        session.set_variable(k.clone(), v.clone());
+    }
+    let vars = cli.defines.iter().cloned().collect();
+    let rendered = match template::render(text, &vars) {
+        Ok(t) => t,
+        Err(e) => return report::error(name, text, &e),
+    };
+    let script = match fsql_sql::parse(&rendered) {
+        Ok(s) => s,
+        Err(e) => return report::error(name, &rendered, &e.into()),
+    };
+    if let Err(e) = session.run_script(&script).await {
+        return report::error(name, &rendered, &e);
+    }
+    // `fsql -c "SELECT ..."` shows the final result, like duckdb -c.
+    if show_result && session.last_step_produced() {
+        let rows = match format {
+            OutputFormat::Table => Some(RESULT_ROWS),
+            _ => None,
+        };
+        if let Err(e) = sinks::print_last(&mut session, rows).await {
+            return report::error(name, &rendered, &e);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The script to run and the name to show in errors, or None when there is
+/// nothing to run (no arguments, interactive terminal).
+fn read_script(cli: &Cli) -> anyhow::Result<Option<(String, String)>> {
+    if let Some(text) = &cli.command_text {
+        return Ok(Some(("<command>".to_string(), text.clone())));
+    }
+    match &cli.command {
+        Some(Command::Run { file }) if file == "-" => Ok(Some(("<stdin>".into(), read_stdin()?))),
+        Some(Command::Run { file }) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("cannot read script '{file}': {e}"))?;
+            Ok(Some((file.clone(), text)))
+        }
+        None if !std::io::stdin().is_terminal() => Ok(Some(("<stdin>".into(), read_stdin()?))),
+        None => Ok(None),
+    }
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| anyhow::anyhow!("cannot read the script from stdin: {e}"))?;
+    Ok(text)
+}
+
+/// A bug must never show a Rust backtrace to a user: one line instead.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("fsql: internal error: {msg}{at} (this is a bug; please report it)");
+    }));
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+

@@ -1,0 +1,195 @@
+//! File-system facts LOAD and SAVE need: format from extension, hive-style
+//! partition folders, and safe replacement (write to a temp sibling, rename
+//! on success, so a failed SAVE never leaves a half-written target).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use fsql_sql::FileFormat;
+
+/// The value a NULL partition key is written as (Hive's convention).
+pub(crate) const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+pub(crate) fn format_from_extension(path: &str) -> Option<FileFormat> {
+    let lower = path.to_lowercase();
+    let ext = lower.rsplit('.').next()?;
+    match ext {
+        "csv" | "tsv" | "txt" => Some(FileFormat::Csv),
+        "parquet" | "pq" => Some(FileFormat::Parquet),
+        "json" | "jsonl" | "ndjson" => Some(FileFormat::Json),
+        _ => None,
+    }
+}
+
+pub(crate) fn has_glob(path: &str) -> bool {
+    path.contains(['*', '?', '['])
+}
+
+/// What a LOAD path points at.
+pub(crate) struct Source {
+    /// The extension data files have (with the dot), or "" when they have none.
+    pub extension: String,
+    /// Hive partition columns found in folder names, outermost first, with
+    /// the values seen for each.
+    pub partitions: Vec<(String, Vec<String>)>,
+    pub is_dir: bool,
+}
+
+/// Looks at a LOAD path: its files' extension and hive-style partitions.
+pub(crate) fn inspect(path: &str) -> io::Result<Source> {
+    if has_glob(path) {
+        let ext = path
+            .rsplit('/')
+            .next()
+            .and_then(|name| name.rfind('.').map(|i| name[i..].to_string()))
+            .unwrap_or_default();
+        return Ok(Source {
+            extension: ext,
+            partitions: vec![],
+            is_dir: false,
+        });
+    }
+    let meta = fs::metadata(path)?;
+    if !meta.is_dir() {
+        let ext = Path::new(path)
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        return Ok(Source {
+            extension: ext,
+            partitions: vec![],
+            is_dir: false,
+        });
+    }
+    let mut partitions: Vec<(String, Vec<String>)> = Vec::new();
+    let mut files = Vec::new();
+    walk(Path::new(path), 0, &mut partitions, &mut files)?;
+    let extension = files
+        .iter()
+        .filter_map(|f| f.extension().map(|e| format!(".{}", e.to_string_lossy())))
+        .next()
+        .unwrap_or_default();
+    Ok(Source {
+        extension,
+        partitions,
+        is_dir: true,
+    })
+}
+
+fn walk(
+    dir: &Path,
+    depth: usize,
+    partitions: &mut Vec<(String, Vec<String>)>,
+    files: &mut Vec<PathBuf>,
+) -> io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.collect::<io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue; // hidden files, _SUCCESS markers, temp files
+        }
+        let p = entry.path();
+        if entry.file_type()?.is_dir() {
+            if let Some((k, v)) = name.split_once('=') {
+                if partitions.len() == depth {
+                    partitions.push((k.to_string(), Vec::new()));
+                }
+                if partitions[depth].0 == k && !partitions[depth].1.contains(&v.to_string()) {
+                    partitions[depth].1.push(v.to_string());
+                }
+                walk(&p, depth + 1, partitions, files)?;
+            }
+        } else {
+            files.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// A temp path next to `target` (same folder, so a rename is atomic).
+pub(crate) fn temp_sibling(target: &Path, tag: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".to_string());
+    let parent = target.parent().unwrap_or(Path::new("."));
+    parent.join(format!(".{name}.fsql-{tag}-{}", crate::session::unique_suffix()))
+}
+
+pub(crate) fn remove_any(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Puts `new` (a finished write) in place of `target`. The old target is
+/// moved aside first and restored if the final rename fails.
+pub(crate) fn replace(new: &Path, target: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(target).is_err() {
+        return fs::rename(new, target);
+    }
+    let backup = temp_sibling(target, "old");
+    fs::rename(target, &backup)?;
+    if let Err(e) = fs::rename(new, target) {
+        fs::rename(&backup, target)?;
+        return Err(e);
+    }
+    remove_any(&backup)
+}
+
+/// Moves every file under `from` into the same relative place under `to`
+/// (APPEND to a folder of parts). File names written by DataFusion carry a
+/// random write id, so they never collide with existing parts.
+pub(crate) fn move_files_into(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            move_files_into(&entry.path(), &dest)?;
+        } else {
+            fs::rename(entry.path(), dest)?;
+        }
+    }
+    fs::remove_dir_all(from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_hive_partitions_and_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        for (a, b) in [("1", "x"), ("2", "y"), ("2", "z")] {
+            let p = dir.path().join(format!("a={a}/b={b}"));
+            fs::create_dir_all(&p).unwrap();
+            fs::write(p.join("part-0.parquet"), b"").unwrap();
+        }
+        fs::write(dir.path().join("_SUCCESS"), b"").unwrap();
+        let s = inspect(dir.path().to_str().unwrap()).unwrap();
+        assert!(s.is_dir);
+        assert_eq!(s.extension, ".parquet");
+        assert_eq!(s.partitions[0], ("a".to_string(), vec!["1".to_string(), "2".to_string()]));
+        assert_eq!(s.partitions[1].1, vec!["x", "y", "z"]);
+    }
+
+    #[test]
+    fn replace_swaps_and_keeps_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("old"), b"old").unwrap();
+        let new = temp_sibling(&target, "tmp");
+        fs::create_dir(&new).unwrap();
+        fs::write(new.join("new"), b"new").unwrap();
+        replace(&new, &target).unwrap();
+        assert!(target.join("new").exists() && !target.join("old").exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,20 @@
+//! fsql's execution: the [`Engine`] choice, the script [`Session`] (named and
+//! anonymous dataframes, variables, yields), lowering of every statement to
+//! DataFusion plans, LOAD/SAVE file handling, and fsql's SQL semantics
+//! (NULL ordering, true division) configured on DataFusion.
+
+mod division;
+pub mod engine;
+pub mod error;
+mod files;
+mod lower;
+pub mod output;
+pub mod session;
+pub mod template;
+pub mod types;
+mod udf;
+
+pub use engine::Engine;
+pub use error::{Error, Result};
+pub use output::{CollectSink, Printed, Sink};
+pub use session::{Session, Yielded};

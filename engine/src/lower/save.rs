@@ -1,0 +1,203 @@
+//! `SAVE [AND USE] [df] [PREPARTITION BY ..] OVERWRITE|APPEND|TO [SINGLE] [fmt] 'path'`.
+//!
+//! Every save writes to a temp sibling of the target first and moves it into
+//! place only when the write succeeded, so a failing SAVE leaves the old data
+//! untouched. Without SINGLE the target is a folder of part files (one per
+//! partition); PREPARTITION BY writes hive-style `key=value` folders, with
+//! NULL keys as `__HIVE_DEFAULT_PARTITION__` (DataFusion alone would write
+//! them as `0` or an empty string).
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::config::{CsvOptions, TableParquetOptions};
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::logical_expr::{Expr, cast, ident, lit, when};
+use fsql_sql::{FileFormat, Save, SaveMode, Span};
+
+use super::load::{ReadOptions, read_with_schema};
+use super::resolve_column;
+use crate::error::{AtSpan, Error, Result};
+use crate::files::{self, NULL_PARTITION};
+use crate::session::Session;
+
+pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Option<DataFrame>> {
+    let df = s.input(sv.input.as_ref(), span).await?;
+    let format = sv
+        .format
+        .or_else(|| files::format_from_extension(&sv.path))
+        .unwrap_or(FileFormat::Parquet);
+    let opts = ReadOptions::parse(format, &sv.options)?;
+    let target = PathBuf::from(&sv.path);
+    let io_err = |what: &str, e: std::io::Error| {
+        Error::at(sv.path_span, format!("cannot {what} '{}': {e}", sv.path))
+    };
+    let existing = std::fs::symlink_metadata(&target).ok();
+    if sv.mode == SaveMode::ErrorIfExists && existing.is_some() {
+        return Err(Error::at(
+            sv.path_span,
+            format!(
+                "'{}' already exists; SAVE TO never replaces data (use OVERWRITE or APPEND)",
+                sv.path
+            ),
+        ));
+    }
+    let partition_by: Vec<String> = match &sv.partition {
+        Some(p) => p
+            .by
+            .iter()
+            .map(|n| resolve_column(df.schema(), n))
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io_err("create the folder for", e))?;
+    }
+
+    let appending_to_file =
+        sv.mode == SaveMode::Append && existing.as_ref().is_some_and(|m| !m.is_dir());
+    if sv.mode == SaveMode::Append && sv.single && existing.as_ref().is_some_and(|m| m.is_dir()) {
+        return Err(Error::at(
+            sv.path_span,
+            format!("cannot APPEND a SINGLE file to the folder '{}'", sv.path),
+        ));
+    }
+    // A single existing file grows by rewriting old + new rows together.
+    let to_write = if appending_to_file {
+        let source = files::inspect(&sv.path).map_err(|e| io_err("read", e))?;
+        let schema = df.schema().as_arrow().clone();
+        let old = read_with_schema(&s.ctx, &sv.path, format, &source, &opts, &schema, span).await?;
+        old.union(df.clone()).at(span)?
+    } else {
+        df.clone()
+    };
+    let single = sv.single || appending_to_file;
+    let tmp = files::temp_sibling(&target, "tmp");
+    if let Err(e) = write(to_write, &tmp, format, single, &partition_by, &opts, span).await {
+        let _ = files::remove_any(&tmp);
+        return Err(e);
+    }
+    let placed = match (&existing, sv.mode) {
+        (Some(m), SaveMode::Append) if m.is_dir() => files::move_files_into(&tmp, &target),
+        _ => files::replace(&tmp, &target),
+    };
+    if let Err(e) = placed {
+        let _ = files::remove_any(&tmp);
+        return Err(io_err("write", e));
+    }
+    if !sv.and_use {
+        return Ok(None);
+    }
+    read_back(s, &df, &target, format, &opts, span).await.map(Some)
+}
+
+async fn write(
+    df: DataFrame,
+    path: &Path,
+    format: FileFormat,
+    single: bool,
+    partition_by: &[String],
+    o: &ReadOptions,
+    span: Span,
+) -> Result<()> {
+    let df = if partition_by.is_empty() {
+        df
+    } else {
+        encode_partitions(df, partition_by, span)?
+    };
+    let path = path.to_string_lossy().to_string();
+    let options = DataFrameWriteOptions::new()
+        .with_single_file_output(single)
+        .with_partition_by(partition_by.to_vec());
+    match format {
+        FileFormat::Csv => {
+            let mut csv = CsvOptions::default()
+                .with_has_header(o.header)
+                .with_delimiter(o.delimiter)
+                .with_quote(o.quote);
+            if let Some(n) = &o.null_value {
+                csv.null_value = Some(n.clone());
+            }
+            df.write_csv(&path, options, Some(csv)).await.at(span)?;
+        }
+        FileFormat::Parquet => {
+            let mut parquet = TableParquetOptions::default();
+            if let Some(c) = &o.compression {
+                parquet.global.compression = Some(c.clone());
+            }
+            df.write_parquet(&path, options, Some(parquet)).await.at(span)?;
+        }
+        FileFormat::Json => {
+            df.write_json(&path, options, None).await.at(span)?;
+        }
+    }
+    // A folder write of an empty dataframe may create no file at all; the
+    // folder must still exist so the save can be loaded back (as empty).
+    if !single && !Path::new(&path).exists() {
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Error::at(span, format!("cannot create '{path}': {e}")))?;
+    }
+    Ok(())
+}
+
+/// Partition keys become strings, NULL as Hive's default-partition marker.
+fn encode_partitions(df: DataFrame, keys: &[String], span: Span) -> Result<DataFrame> {
+    let exprs: Vec<Expr> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            if keys.contains(f.name()) {
+                when(ident(f.name()).is_null(), lit(NULL_PARTITION))
+                    .otherwise(cast(ident(f.name()), DataType::Utf8))
+                    .map(|e| e.alias(f.name()))
+            } else {
+                Ok(ident(f.name()))
+            }
+        })
+        .collect::<datafusion::common::Result<_>>()
+        .at(span)?;
+    df.select(exprs).at(span)
+}
+
+/// SAVE AND USE: continue from the saved files, with the original column
+/// order and types.
+async fn read_back(
+    s: &Session,
+    original: &DataFrame,
+    target: &Path,
+    format: FileFormat,
+    o: &ReadOptions,
+    span: Span,
+) -> Result<DataFrame> {
+    let path = target.to_string_lossy().to_string();
+    let source = files::inspect(&path)
+        .map_err(|e| Error::at(span, format!("cannot read back '{path}': {e}")))?;
+    let part_names: Vec<&String> = source.partitions.iter().map(|(k, _)| k).collect();
+    let file_fields: Vec<_> = original
+        .schema()
+        .fields()
+        .iter()
+        .filter(|f| !part_names.contains(&f.name()))
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let schema = datafusion::arrow::datatypes::Schema::new(file_fields);
+    let df = read_with_schema(&s.ctx, &path, format, &source, o, &schema, span).await?;
+    let exprs: Vec<Expr> = original
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            if part_names.contains(&f.name()) {
+                let v = ident(f.name());
+                when(v.clone().eq(lit(NULL_PARTITION)), lit(datafusion::common::ScalarValue::try_from(f.data_type())?))
+                    .otherwise(cast(v, f.data_type().clone()))
+                    .map(|e| e.alias(f.name()))
+            } else {
+                Ok(ident(f.name()))
+            }
+        })
+        .collect::<datafusion::common::Result<_>>()
+        .at(span)?;
+    df.select(exprs).at(span)
+}

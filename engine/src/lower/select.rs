@@ -1,0 +1,106 @@
+//! SQL statements. A query without FROM reads the previous dataframe
+//! (anonymous chaining); any other SQL DataFusion accepts runs as is.
+
+use std::collections::HashSet;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::common::TableReference;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{
+    Ident, ObjectName, Query, SetExpr, Statement as SqlStatement, TableFactor, TableWithJoins,
+};
+use fsql_sql::Span;
+
+use crate::error::{AtSpan, Error, Result};
+use crate::session::Session;
+
+/// The table name the previous dataframe is registered under while a
+/// FROM-less query is planned.
+const PREVIOUS: &str = "__fsql_previous";
+
+pub(crate) async fn query(s: &mut Session, q: &Query, span: Span) -> Result<DataFrame> {
+    let mut q = q.clone();
+    if let Some(prev) = s.last.clone()
+        && reads_previous(&q)
+    {
+        let table = TableReference::bare(PREVIOUS);
+        s.ctx.deregister_table(table.clone()).at(span)?;
+        s.ctx.register_table(table, prev.into_view()).at(span)?;
+        set_from_previous(&mut q);
+    }
+    let df = plan(s, SqlStatement::Query(Box::new(q)), span).await?;
+    check_unique_columns(&df, span)?;
+    Ok(df)
+}
+
+/// Other SQL statements: DDL and SET run now and produce no dataframe;
+/// EXPLAIN, SHOW, DESCRIBE produce one.
+pub(crate) async fn sql(
+    s: &mut Session,
+    stmt: &SqlStatement,
+    span: Span,
+) -> Result<Option<DataFrame>> {
+    let df = plan(s, stmt.clone(), span).await?;
+    match df.logical_plan() {
+        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Dml(_) => {
+            // Run it now: DDL already ran while planning; DML needs its stream.
+            df.collect().await.at(span)?;
+            Ok(None)
+        }
+        _ => Ok(Some(df)),
+    }
+}
+
+async fn plan(s: &Session, stmt: SqlStatement, span: Span) -> Result<DataFrame> {
+    let state = s.ctx.state();
+    let plan = state
+        .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
+        .await
+        .at(span)?;
+    s.ctx.execute_logical_plan(plan).await.at(span)
+}
+
+/// A plain `SELECT` (not a set operation) with no FROM reads the previous
+/// dataframe.
+fn reads_previous(q: &Query) -> bool {
+    matches!(q.body.as_ref(), SetExpr::Select(sel) if sel.from.is_empty())
+}
+
+fn set_from_previous(q: &mut Query) {
+    if let SetExpr::Select(sel) = q.body.as_mut() {
+        sel.from = vec![TableWithJoins {
+            relation: TableFactor::Table {
+                name: ObjectName::from(vec![Ident::new(PREVIOUS)]),
+                alias: None,
+                args: None,
+                with_hints: vec![],
+                version: None,
+                with_ordinality: false,
+                partitions: vec![],
+                json_path: None,
+                sample: None,
+                index_hints: vec![],
+            },
+            joins: vec![],
+        }];
+    }
+}
+
+/// FugueSQL rejects results with two columns of the same name (e.g.
+/// `SELECT * FROM a JOIN b USING` keys written twice); so does fsql.
+fn check_unique_columns(df: &DataFrame, span: Span) -> Result<()> {
+    let mut seen = HashSet::new();
+    for f in df.schema().fields() {
+        if !seen.insert(f.name().as_str()) {
+            return Err(Error::at(
+                span,
+                format!(
+                    "duplicate column name '{}' in the result; give one of them another name with AS",
+                    f.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

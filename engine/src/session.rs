@@ -1,0 +1,273 @@
+//! A `Session` runs scripts statement by statement and holds what a script
+//! run or a REPL keeps between statements: named dataframes, the previous
+//! (anonymous) dataframe, template variables, yielded results, and the
+//! DataFusion context of the chosen engine.
+//!
+//! Dataframes are DataFusion logical plans, not data: a script composes into
+//! one plan that DataFusion optimises as a whole. Data is materialised only
+//! at PRINT/SAVE, PERSIST/CHECKPOINT and YIELD of files or tables.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SessionContext;
+use datafusion::common::TableReference;
+use fsql_sql::{Modifier, Name, Script, Span, Statement, Step, Yield, YieldKind};
+
+use crate::engine::Engine;
+use crate::error::{AtSpan, Error, Result};
+use crate::lower;
+use crate::output::{CollectSink, Sink};
+use crate::template;
+
+/// A dataframe a script exposed with YIELD.
+#[derive(Clone)]
+pub struct Yielded {
+    pub name: String,
+    pub kind: YieldKind,
+    pub frame: DataFrame,
+    /// For `YIELD FILE`: the Parquet file holding the data.
+    pub path: Option<PathBuf>,
+}
+
+pub struct Session {
+    engine: Engine,
+    pub(crate) ctx: SessionContext,
+    pub(crate) frames: HashMap<String, DataFrame>,
+    pub(crate) last: Option<DataFrame>,
+    variables: BTreeMap<String, String>,
+    yielded: Vec<Yielded>,
+    pub(crate) sink: Box<dyn Sink>,
+    scratch: Option<tempfile::TempDir>,
+    last_step_produced: bool,
+}
+
+impl Session {
+    /// A session on `engine` whose PRINT output is collected in memory.
+    pub fn new(engine: Engine) -> Self {
+        Self::with_sink(engine, Box::new(CollectSink::default()))
+    }
+
+    /// A session on `engine` whose PRINT output goes to `sink`.
+    pub fn with_sink(engine: Engine, sink: Box<dyn Sink>) -> Self {
+        Self {
+            engine,
+            ctx: engine.context(),
+            frames: HashMap::new(),
+            last: None,
+            variables: BTreeMap::new(),
+            yielded: Vec::new(),
+            sink,
+            scratch: None,
+            last_step_produced: false,
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Sets a template variable (`{{ name }}` in later scripts).
+    pub fn set_variable(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.variables.insert(name.into(), value.into());
+    }
+
+    /// The previous dataframe: the result of the last dataframe-producing
+    /// statement.
+    pub fn last(&self) -> Option<&DataFrame> {
+        self.last.as_ref()
+    }
+
+    /// A named dataframe (`name = ...`).
+    pub fn frame(&self, name: &str) -> Option<&DataFrame> {
+        self.frames.get(name)
+    }
+
+    /// What the scripts run so far exposed with YIELD.
+    pub fn yielded(&self) -> &[Yielded] {
+        &self.yielded
+    }
+
+    /// Shows the previous dataframe through the sink, like `PRINT` but with
+    /// `rows` rows at most (all rows when None).
+    pub async fn print_last(&mut self, rows: Option<u64>) -> Result<()> {
+        let span = Span::empty();
+        let df = self.input(None, span).await?;
+        lower::print::show(self, df, rows.map(|r| r as usize), None, false, span).await
+    }
+
+    /// Renders `text` as a template, parses it and runs it.
+    pub async fn run(&mut self, text: &str) -> Result<()> {
+        let text = template::render(text, &self.variables)?;
+        let script = fsql_sql::parse(&text)?;
+        self.run_script(&script).await
+    }
+
+    /// Runs a parsed script; stops at the first failing statement.
+    pub async fn run_script(&mut self, script: &Script) -> Result<()> {
+        for step in &script.steps {
+            self.run_step(step).await?;
+        }
+        Ok(())
+    }
+
+    /// True when the last statement run produced a dataframe (a query, not
+    /// PRINT, SAVE or DDL).
+    pub fn last_step_produced(&self) -> bool {
+        self.last_step_produced
+    }
+
+    async fn run_step(&mut self, step: &Step) -> Result<()> {
+        self.last_step_produced = false;
+        let produced = match &step.statement {
+            Statement::Previous => Some(self.input(None, step.span).await?),
+            statement => lower::statement(self, statement, step.span).await?,
+        };
+        let Some(mut df) = produced else {
+            if !step.modifiers.is_empty() || step.yield_.is_some() {
+                return Err(Error::at(
+                    step.span,
+                    "PERSIST, BROADCAST, CHECKPOINT and YIELD need a statement that produces a dataframe",
+                ));
+            }
+            return Ok(());
+        };
+        for m in &step.modifiers {
+            df = self.apply_modifier(df, m, step.span).await?;
+        }
+        if let Some(name) = &step.assign {
+            self.bind(name, df.clone())?;
+        }
+        if let Some(y) = &step.yield_ {
+            self.yield_frame(df.clone(), y, step.assign.as_ref()).await?;
+        }
+        self.last = Some(df);
+        self.last_step_produced = true;
+        Ok(())
+    }
+
+    /// Binds `name` to `df`, visible as a table to later SQL.
+    pub(crate) fn bind(&mut self, name: &Name, df: DataFrame) -> Result<()> {
+        let key = name.normalized();
+        let table = TableReference::bare(key.clone());
+        if self.ctx.table_exist(table.clone()).at(name.span)? {
+            self.ctx.deregister_table(table.clone()).at(name.span)?;
+        }
+        self.ctx
+            .register_table(table, df.clone().into_view())
+            .at(name.span)?;
+        self.frames.insert(key, df);
+        Ok(())
+    }
+
+    /// The input of a statement: the named dataframe or table, or the
+    /// previous dataframe when no name is given.
+    pub(crate) async fn input(&self, name: Option<&Name>, span: Span) -> Result<DataFrame> {
+        match name {
+            None => self.last.clone().ok_or_else(|| {
+                Error::at(
+                    span,
+                    "no previous dataframe: this statement needs an input (name one with FROM, or put a statement that produces a dataframe before it)",
+                )
+            }),
+            Some(n) => self.named(n).await,
+        }
+    }
+
+    pub(crate) async fn named(&self, n: &Name) -> Result<DataFrame> {
+        let key = n.normalized();
+        if let Some(df) = self.frames.get(&key) {
+            return Ok(df.clone());
+        }
+        let table = TableReference::bare(key.clone());
+        if self.ctx.table_exist(table.clone()).at(n.span)? {
+            // Catalog tables (CREATE TABLE, CREATE EXTERNAL TABLE, YIELD TABLE).
+            let provider = self.ctx.table_provider(table).await.at(n.span)?;
+            return self.ctx.read_table(provider).at(n.span);
+        }
+        let mut known: Vec<&String> = self.frames.keys().collect();
+        known.sort();
+        let hint = if known.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (known: {})",
+                known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        };
+        Err(Error::at(n.span, format!("unknown dataframe '{}'{hint}", n.value)))
+    }
+
+    async fn apply_modifier(&mut self, df: DataFrame, m: &Modifier, span: Span) -> Result<DataFrame> {
+        match m {
+            // An in-memory table has exact statistics, so DataFusion's join
+            // selection broadcasts it (CollectLeft) when it is small enough.
+            Modifier::Persist | Modifier::Broadcast => df.cache().await.at(span),
+            Modifier::Checkpoint(_) => {
+                let dir = self.scratch_path(span)?;
+                let path = dir.join(format!("checkpoint-{}", unique_suffix()));
+                lower::checkpoint(&self.ctx, df, &path, span).await
+            }
+        }
+    }
+
+    async fn yield_frame(&mut self, df: DataFrame, y: &Yield, assigned: Option<&Name>) -> Result<()> {
+        let name = match (&y.name, assigned) {
+            (Some(n), _) | (None, Some(n)) => n.clone(),
+            (None, None) => {
+                return Err(Error::at(
+                    y.span,
+                    "YIELD needs a name: write YIELD ... AS name, or assign the statement (name = ...)",
+                ));
+            }
+        };
+        let (frame, path) = match y.kind {
+            YieldKind::Dataframe => (df, None),
+            YieldKind::LocalDataframe => (df.cache().await.at(y.span)?, None),
+            YieldKind::File => {
+                let dir = self.scratch_path(y.span)?;
+                let path = dir.join(format!("{}-{}.parquet", name.normalized(), unique_suffix()));
+                let frame = lower::checkpoint(&self.ctx, df, &path, y.span).await?;
+                (frame, Some(path))
+            }
+            YieldKind::Table => {
+                let frame = df.cache().await.at(y.span)?;
+                self.bind(&name, frame.clone())?;
+                (frame, None)
+            }
+        };
+        let key = name.normalized();
+        self.yielded.retain(|existing| existing.name != key);
+        self.yielded.push(Yielded {
+            name: key,
+            kind: y.kind,
+            frame,
+            path,
+        });
+        Ok(())
+    }
+
+    fn scratch_path(&mut self, span: Span) -> Result<PathBuf> {
+        if self.scratch.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("fsql-")
+                .tempdir()
+                .map_err(|e| Error::at(span, format!("cannot create a scratch directory: {e}")))?;
+            self.scratch = Some(dir);
+        }
+        Ok(self.scratch.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
+    }
+}
+
+/// A short string unique within this process run.
+pub(crate) fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}

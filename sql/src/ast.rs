@@ -1,0 +1,321 @@
+//! The fsql AST: a [`Script`] is a list of [`Step`]s, each wrapping one
+//! [`Statement`] with its optional assignment target, modifiers (PERSIST,
+//! BROADCAST, CHECKPOINT), optional YIELD and its source span.
+//!
+//! Standard SQL inside a statement is kept as `sqlparser` AST, so fsql accepts
+//! exactly the SQL DataFusion accepts. `Display` prints valid fsql again (see
+//! `display.rs`).
+
+pub use datafusion::sql::sqlparser::tokenizer::{Location, Span};
+
+use datafusion::sql::sqlparser::ast as sql;
+
+/// A whole script: the statements in source order.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub steps: Vec<Step>,
+}
+
+/// One statement of a script with everything attached to it.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// `name = <statement>`: the dataframe name bound to the result.
+    pub assign: Option<Name>,
+    pub statement: Statement,
+    /// `PERSIST`, `BROADCAST`, `CHECKPOINT` written after the statement.
+    pub modifiers: Vec<Modifier>,
+    /// `YIELD DATAFRAME|FILE|TABLE [AS name]` written after the statement.
+    pub yield_: Option<Yield>,
+    /// The whole step, assignment and suffixes included.
+    pub span: Span,
+}
+
+/// An identifier as written, with where it was written.
+#[derive(Debug, Clone)]
+pub struct Name {
+    pub value: String,
+    /// Quoted identifiers keep their case; unquoted ones are case-insensitive.
+    pub quoted: bool,
+    pub span: Span,
+}
+
+impl Name {
+    /// The name as the catalog knows it: unquoted names are lower-cased, the
+    /// same rule DataFusion applies to SQL identifiers.
+    pub fn normalized(&self) -> String {
+        if self.quoted {
+            self.value.clone()
+        } else {
+            self.value.to_lowercase()
+        }
+    }
+}
+
+/// Every statement fsql knows. One variant per statement kind; the engine has
+/// one lowering function per variant.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// `SELECT ...`, `WITH ...`, `VALUES ...`, set operations: any query.
+    Query(Box<sql::Query>),
+    /// Any other SQL statement DataFusion runs (EXPLAIN, SHOW, CREATE TABLE ...).
+    Sql(Box<sql::Statement>),
+    /// `CREATE [[..],..] SCHEMA a:int,...`
+    CreateData(CreateData),
+    Load(Load),
+    Save(Save),
+    Print(Print),
+    Take(Take),
+    Sample(Sample),
+    DropColumns(DropColumns),
+    DropRows(DropRows),
+    FillNulls(FillNulls),
+    RenameColumns(RenameColumns),
+    AlterColumns(AlterColumns),
+    /// A statement made only of modifiers / YIELD: applies them to the
+    /// previous dataframe (`SELECT ...; PERSIST`).
+    Previous,
+}
+
+impl Statement {
+    /// Output statements consume a dataframe without producing one: they leave
+    /// the previous dataframe unchanged.
+    pub fn is_output(&self) -> bool {
+        matches!(
+            self,
+            Statement::Print(_) | Statement::Save(Save { and_use: false, .. })
+        )
+    }
+}
+
+/// A literal value in inline data, options and parameters (JSON-like).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Null,
+    Bool(bool),
+    /// Kept as written, so the engine decides integer vs float vs decimal.
+    Number(String),
+    String(String),
+    List(Vec<Literal>),
+    Object(Vec<(String, Literal)>),
+}
+
+/// A Fugue type name: `int`, `str`, `decimal(10,2)`, `[int]`, `{a:int}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeName {
+    Bool,
+    Byte,
+    Short,
+    Int,
+    Long,
+    UByte,
+    UShort,
+    UInt,
+    ULong,
+    Float,
+    Double,
+    Decimal(u8, i8),
+    Str,
+    Bytes,
+    Date,
+    Datetime,
+    List(Box<TypeName>),
+    Struct(Vec<Field>),
+}
+
+/// `name:type`
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: Name,
+    pub ty: TypeName,
+}
+
+impl PartialEq for Field {
+    fn eq(&self, other: &Self) -> bool {
+        self.name.value == other.name.value && self.ty == other.ty
+    }
+}
+
+/// A Fugue schema `a:int,b:str`.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    pub fields: Vec<Field>,
+    pub span: Span,
+}
+
+/// `key=value` / `key:value` pairs: LOAD/SAVE options, FILL NULLS params.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub entries: Vec<(Name, Literal)>,
+}
+
+/// `CREATE [[0,"a"],[1,null]] SCHEMA id:long,name:str`
+#[derive(Debug, Clone)]
+pub struct CreateData {
+    pub rows: Vec<Vec<Literal>>,
+    pub schema: Schema,
+}
+
+/// File formats LOAD and SAVE know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Parquet,
+    Json,
+}
+
+/// `COLUMNS a:int,b:str` (pick and type) or `COLUMNS a,b` (pick).
+#[derive(Debug, Clone)]
+pub enum Columns {
+    Schema(Schema),
+    Names(Vec<Name>),
+}
+
+/// `LOAD [fmt] 'path' [(options)] [COLUMNS ...]`
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub format: Option<FileFormat>,
+    pub path: String,
+    pub path_span: Span,
+    pub options: Options,
+    pub columns: Option<Columns>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveMode {
+    Overwrite,
+    Append,
+    /// `TO`: fail when the path exists.
+    ErrorIfExists,
+}
+
+/// `SAVE [AND USE] [df] [PREPARTITION BY ..] OVERWRITE|APPEND|TO [SINGLE] [fmt] 'path' [(options)]`
+#[derive(Debug, Clone)]
+pub struct Save {
+    pub and_use: bool,
+    pub input: Option<Name>,
+    pub partition: Option<PartitionSpec>,
+    pub mode: SaveMode,
+    pub single: bool,
+    pub format: Option<FileFormat>,
+    pub path: String,
+    pub path_span: Span,
+    pub options: Options,
+}
+
+/// `PRINT [n ROWS] [FROM a, b] [ROWCOUNT] [TITLE 'x']`
+#[derive(Debug, Clone)]
+pub struct Print {
+    pub rows: Option<u64>,
+    pub inputs: Vec<Name>,
+    pub rowcount: bool,
+    pub title: Option<String>,
+}
+
+/// One key of a PRESORT list.
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub column: Name,
+    pub ascending: bool,
+}
+
+/// `[HASH|RAND|EVEN|COARSE] PREPARTITION [n] [BY a, b] [PRESORT c DESC]`
+#[derive(Debug, Clone, Default)]
+pub struct PartitionSpec {
+    pub algo: Option<String>,
+    /// The physical partition count as written (an expression); results never
+    /// depend on it.
+    pub num: Option<String>,
+    pub by: Vec<Name>,
+    pub presort: Vec<SortKey>,
+}
+
+/// `TAKE n ROWS [FROM df] [PREPARTITION BY ..] [PRESORT ..] [NULLS FIRST|LAST]`
+#[derive(Debug, Clone)]
+pub struct Take {
+    pub rows: u64,
+    pub input: Option<Name>,
+    pub partition: PartitionSpec,
+    /// `Some(true)`: NULLS FIRST for every presort key.
+    pub nulls_first: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleMethod {
+    Rows(u64),
+    Percent(f64),
+}
+
+/// `SAMPLE [REPLACE] n ROWS | p PERCENT [SEED s] [FROM df]`
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub method: SampleMethod,
+    pub replace: bool,
+    pub seed: Option<u64>,
+    pub input: Option<Name>,
+}
+
+/// `DROP COLUMNS a, b [IF EXISTS] [FROM df]`
+#[derive(Debug, Clone)]
+pub struct DropColumns {
+    pub columns: Vec<Name>,
+    pub if_exists: bool,
+    pub input: Option<Name>,
+}
+
+/// `DROP ROWS IF ALL|ANY NULLS [ON a, b] [FROM df]`
+#[derive(Debug, Clone)]
+pub struct DropRows {
+    /// true: drop a row when all (listed) columns are NULL; false: when any is.
+    pub all: bool,
+    pub columns: Vec<Name>,
+    pub input: Option<Name>,
+}
+
+/// `FILL NULLS PARAMS a:0, b:'x' [FROM df]`
+#[derive(Debug, Clone)]
+pub struct FillNulls {
+    pub values: Options,
+    pub input: Option<Name>,
+}
+
+/// `RENAME COLUMNS a:x, b:y [FROM df]`
+#[derive(Debug, Clone)]
+pub struct RenameColumns {
+    pub pairs: Vec<(Name, Name)>,
+    pub input: Option<Name>,
+}
+
+/// `ALTER COLUMNS a:double, b:str [FROM df]`
+#[derive(Debug, Clone)]
+pub struct AlterColumns {
+    pub schema: Schema,
+    pub input: Option<Name>,
+}
+
+/// Modifiers that may follow any dataframe-producing statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modifier {
+    /// Materialise once, reuse (in memory).
+    Persist,
+    /// Mark for broadcast joins.
+    Broadcast,
+    /// Materialise to files and continue from them. The word before
+    /// CHECKPOINT (`LAZY`, `STRONG`, `DETERMINISTIC`) is kept as written.
+    Checkpoint(Option<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YieldKind {
+    Dataframe,
+    LocalDataframe,
+    File,
+    Table,
+}
+
+/// `YIELD DATAFRAME|LOCAL DATAFRAME|FILE|TABLE [AS name]`
+#[derive(Debug, Clone)]
+pub struct Yield {
+    pub kind: YieldKind,
+    pub name: Option<Name>,
+    pub span: Span,
+}

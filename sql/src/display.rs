@@ -1,0 +1,352 @@
+//! `Display` for the AST: prints valid fsql that parses back to the same
+//! script (checked by the round-trip tests in `tests.rs`).
+
+use std::fmt::{self, Display, Formatter, Write};
+
+use crate::ast::*;
+
+fn comma<T: Display>(f: &mut Formatter<'_>, items: &[T]) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl Display for Script {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for step in &self.steps {
+            writeln!(f, "{step};")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Step {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(a) = &self.assign {
+            write!(f, "{a} = ")?;
+        }
+        if !matches!(self.statement, Statement::Previous) {
+            write!(f, "{}", self.statement)?;
+        }
+        for m in &self.modifiers {
+            match m {
+                Modifier::Persist => f.write_str(" PERSIST")?,
+                Modifier::Broadcast => f.write_str(" BROADCAST")?,
+                Modifier::Checkpoint(None) => f.write_str(" CHECKPOINT")?,
+                Modifier::Checkpoint(Some(k)) => write!(f, " {k} CHECKPOINT")?,
+            }
+        }
+        if let Some(y) = &self.yield_ {
+            f.write_str(" YIELD ")?;
+            f.write_str(match y.kind {
+                YieldKind::Dataframe => "DATAFRAME",
+                YieldKind::LocalDataframe => "LOCAL DATAFRAME",
+                YieldKind::File => "FILE",
+                YieldKind::Table => "TABLE",
+            })?;
+            if let Some(n) = &y.name {
+                write!(f, " AS {n}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Display for Name {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.quoted {
+            write!(f, "\"{}\"", self.value.replace('"', "\"\""))
+        } else {
+            f.write_str(&self.value)
+        }
+    }
+}
+
+impl Display for Literal {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Null => f.write_str("null"),
+            Literal::Bool(b) => write!(f, "{b}"),
+            Literal::Number(n) => f.write_str(n),
+            Literal::String(s) => f.write_str(&quote(s)),
+            Literal::List(items) => {
+                f.write_char('[')?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_char(']')
+            }
+            Literal::Object(items) => {
+                f.write_char('{')?;
+                for (i, (k, v)) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write!(f, "{}:{v}", quote(k))?;
+                }
+                f.write_char('}')
+            }
+        }
+    }
+}
+
+impl Display for TypeName {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeName::Bool => f.write_str("bool"),
+            TypeName::Byte => f.write_str("byte"),
+            TypeName::Short => f.write_str("short"),
+            TypeName::Int => f.write_str("int"),
+            TypeName::Long => f.write_str("long"),
+            TypeName::UByte => f.write_str("ubyte"),
+            TypeName::UShort => f.write_str("ushort"),
+            TypeName::UInt => f.write_str("uint"),
+            TypeName::ULong => f.write_str("ulong"),
+            TypeName::Float => f.write_str("float"),
+            TypeName::Double => f.write_str("double"),
+            TypeName::Decimal(p, s) => write!(f, "decimal({p},{s})"),
+            TypeName::Str => f.write_str("str"),
+            TypeName::Bytes => f.write_str("bytes"),
+            TypeName::Date => f.write_str("date"),
+            TypeName::Datetime => f.write_str("datetime"),
+            TypeName::List(t) => write!(f, "[{t}]"),
+            TypeName::Struct(fields) => {
+                f.write_char('{')?;
+                for (i, fl) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write!(f, "{fl}")?;
+                }
+                f.write_char('}')
+            }
+        }
+    }
+}
+
+impl Display for Field {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.name, self.ty)
+    }
+}
+
+impl Display for Schema {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        comma(f, &self.fields)
+    }
+}
+
+impl Display for Options {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        f.write_str(" (")?;
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{k}={v}")?;
+        }
+        f.write_char(')')
+    }
+}
+
+impl Display for FileFormat {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileFormat::Csv => "CSV",
+            FileFormat::Parquet => "PARQUET",
+            FileFormat::Json => "JSON",
+        })
+    }
+}
+
+impl Display for SortKey {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.column, if self.ascending { "ASC" } else { "DESC" })
+    }
+}
+
+impl Display for PartitionSpec {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(a) = &self.algo {
+            write!(f, "{a} ")?;
+        }
+        f.write_str("PREPARTITION")?;
+        if let Some(n) = &self.num {
+            write!(f, " {n}")?;
+        }
+        if !self.by.is_empty() {
+            f.write_str(" BY ")?;
+            comma(f, &self.by)?;
+        }
+        if !self.presort.is_empty() {
+            f.write_str(" PRESORT ")?;
+            comma(f, &self.presort)?;
+        }
+        Ok(())
+    }
+}
+
+fn from(f: &mut Formatter<'_>, input: &Option<Name>) -> fmt::Result {
+    match input {
+        Some(n) => write!(f, " FROM {n}"),
+        None => Ok(()),
+    }
+}
+
+impl Display for Statement {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Statement::Query(q) => write!(f, "{q}"),
+            Statement::Sql(s) => write!(f, "{s}"),
+            Statement::Previous => Ok(()),
+            Statement::CreateData(c) => {
+                f.write_str("CREATE [")?;
+                for (i, row) in c.rows.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write!(f, "{}", Literal::List(row.clone()))?;
+                }
+                write!(f, "] SCHEMA {}", c.schema)
+            }
+            Statement::Load(l) => {
+                f.write_str("LOAD ")?;
+                if let Some(fmt) = l.format {
+                    write!(f, "{fmt} ")?;
+                }
+                write!(f, "{}{}", quote(&l.path), l.options)?;
+                match &l.columns {
+                    Some(Columns::Schema(s)) => write!(f, " COLUMNS {s}"),
+                    Some(Columns::Names(n)) => {
+                        f.write_str(" COLUMNS ")?;
+                        comma(f, n)
+                    }
+                    None => Ok(()),
+                }
+            }
+            Statement::Save(s) => {
+                f.write_str(if s.and_use { "SAVE AND USE" } else { "SAVE" })?;
+                if let Some(i) = &s.input {
+                    write!(f, " {i}")?;
+                }
+                if let Some(p) = &s.partition {
+                    write!(f, " {p}")?;
+                }
+                f.write_str(match s.mode {
+                    SaveMode::Overwrite => " OVERWRITE",
+                    SaveMode::Append => " APPEND",
+                    SaveMode::ErrorIfExists => " TO",
+                })?;
+                if s.single {
+                    f.write_str(" SINGLE")?;
+                }
+                if let Some(fmt) = s.format {
+                    write!(f, " {fmt}")?;
+                }
+                write!(f, " {}{}", quote(&s.path), s.options)
+            }
+            Statement::Print(p) => {
+                f.write_str("PRINT")?;
+                if let Some(n) = p.rows {
+                    write!(f, " {n} ROWS")?;
+                }
+                if !p.inputs.is_empty() {
+                    f.write_str(" FROM ")?;
+                    comma(f, &p.inputs)?;
+                }
+                if p.rowcount {
+                    f.write_str(" ROWCOUNT")?;
+                }
+                if let Some(t) = &p.title {
+                    write!(f, " TITLE {}", quote(t))?;
+                }
+                Ok(())
+            }
+            Statement::Take(t) => {
+                write!(f, "TAKE {} ROWS", t.rows)?;
+                from(f, &t.input)?;
+                if t.partition.by.is_empty() && t.partition.num.is_none() {
+                    if !t.partition.presort.is_empty() {
+                        f.write_str(" PRESORT ")?;
+                        comma(f, &t.partition.presort)?;
+                    }
+                } else {
+                    write!(f, " {}", t.partition)?;
+                }
+                match t.nulls_first {
+                    Some(true) => f.write_str(" NULLS FIRST"),
+                    Some(false) => f.write_str(" NULLS LAST"),
+                    None => Ok(()),
+                }
+            }
+            Statement::Sample(s) => {
+                f.write_str("SAMPLE ")?;
+                if s.replace {
+                    f.write_str("REPLACE ")?;
+                }
+                match &s.method {
+                    SampleMethod::Rows(n) => write!(f, "{n} ROWS")?,
+                    SampleMethod::Percent(p) => write!(f, "{p} PERCENT")?,
+                }
+                if let Some(seed) = s.seed {
+                    write!(f, " SEED {seed}")?;
+                }
+                from(f, &s.input)
+            }
+            Statement::DropColumns(d) => {
+                f.write_str("DROP COLUMNS ")?;
+                comma(f, &d.columns)?;
+                if d.if_exists {
+                    f.write_str(" IF EXISTS")?;
+                }
+                from(f, &d.input)
+            }
+            Statement::DropRows(d) => {
+                write!(f, "DROP ROWS IF {} NULLS", if d.all { "ALL" } else { "ANY" })?;
+                if !d.columns.is_empty() {
+                    f.write_str(" ON ")?;
+                    comma(f, &d.columns)?;
+                }
+                from(f, &d.input)
+            }
+            Statement::FillNulls(n) => {
+                f.write_str("FILL NULLS PARAMS ")?;
+                for (i, (k, v)) in n.values.entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}:{v}")?;
+                }
+                from(f, &n.input)
+            }
+            Statement::RenameColumns(r) => {
+                f.write_str("RENAME COLUMNS ")?;
+                for (i, (a, b)) in r.pairs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}:{b}")?;
+                }
+                from(f, &r.input)
+            }
+            Statement::AlterColumns(a) => {
+                write!(f, "ALTER COLUMNS {}", a.schema)?;
+                from(f, &a.input)
+            }
+        }
+    }
+}

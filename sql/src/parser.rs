@@ -1,0 +1,288 @@
+//! The fsql parser: splits a script into steps, parses FugueSQL statements
+//! itself and hands standard SQL to DataFusion's `sqlparser`.
+
+use datafusion::sql::sqlparser::ast as sql;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser as SqlParser;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
+
+use crate::ast::{Modifier, Name, Script, Span, Statement, Step, Yield, YieldKind};
+use crate::cursor::{Cursor, describe, tokenize};
+use crate::error::ParseError;
+use crate::extent::sql_end;
+
+/// Parses a whole fsql script.
+pub fn parse(text: &str) -> Result<Script, ParseError> {
+    let tokens = tokenize(text)?;
+    let mut p = Parser {
+        cur: Cursor::new(tokens, text),
+    };
+    let mut steps = Vec::new();
+    loop {
+        while p.cur.eat_token(&Token::SemiColon) {}
+        if p.cur.at_end() {
+            break;
+        }
+        steps.push(p.step()?);
+        let t = p.cur.peek();
+        if !matches!(t.token, Token::SemiColon | Token::EOF) && p.cur.pos() > 0 {
+            // The next statement must start here; anything else is left over.
+            if !starts_new_statement(&p.cur) {
+                return Err(ParseError::new(
+                    format!("unexpected {} after the end of the statement", describe(&t.token)),
+                    t.span,
+                ));
+            }
+        }
+    }
+    Ok(Script { steps })
+}
+
+pub(crate) struct Parser {
+    pub(crate) cur: Cursor,
+}
+
+/// True when the cursor sits on something that begins a statement.
+fn starts_new_statement(cur: &Cursor) -> bool {
+    match &cur.peek().token {
+        Token::Word(_) => true,
+        Token::LParen => true,
+        _ => false,
+    }
+}
+
+impl Parser {
+    fn step(&mut self) -> Result<Step, ParseError> {
+        let start = self.cur.peek().span;
+        let assign = if matches!(self.cur.peek().token, Token::Word(_))
+            && matches!(self.cur.peek_at(1).token, Token::Eq | Token::Assignment)
+        {
+            let name = self.name("a dataframe name")?;
+            self.cur.next();
+            Some(name)
+        } else {
+            None
+        };
+        let statement = self.statement()?;
+        let modifiers = self.modifiers()?;
+        let yield_ = self.yield_clause()?;
+        if matches!(statement, Statement::Previous) && modifiers.is_empty() && yield_.is_none() {
+            return Err(self.cur.expected("a statement"));
+        }
+        if assign.is_some() && statement.is_output() {
+            return Err(ParseError::new(
+                "an output statement (PRINT, SAVE) has no result to assign; use SAVE AND USE to continue with saved data",
+                start,
+            ));
+        }
+        Ok(Step {
+            assign,
+            statement,
+            modifiers,
+            yield_,
+            span: start.union(&self.cur.prev_span()),
+        })
+    }
+
+    fn statement(&mut self) -> Result<Statement, ParseError> {
+        let c = &self.cur;
+        if c.is_kw("CREATE") && matches!(c.peek_at(1).token, Token::LBracket) {
+            return self.create_data();
+        }
+        if c.is_kw("DROP") && (c.is_kw_at(1, "COLUMNS") || c.is_kw_at(1, "COLUMN")) {
+            return self.drop_columns();
+        }
+        if c.is_kw("DROP") && (c.is_kw_at(1, "ROWS") || c.is_kw_at(1, "ROW")) {
+            return self.drop_rows();
+        }
+        if c.is_kw("ALTER") && (c.is_kw_at(1, "COLUMNS") || c.is_kw_at(1, "COLUMN")) {
+            return self.alter_columns();
+        }
+        if c.is_kw("LOAD") {
+            return self.load();
+        }
+        if c.is_kw("SAVE") {
+            return self.save();
+        }
+        if c.is_kw("PRINT") {
+            return self.print();
+        }
+        if c.is_kw("TAKE") {
+            return self.take();
+        }
+        if c.is_kw("SAMPLE") {
+            return self.sample();
+        }
+        if c.is_kw("FILL") {
+            return self.fill_nulls();
+        }
+        if c.is_kw("RENAME") {
+            return self.rename_columns();
+        }
+        for kw in ["PERSIST", "BROADCAST", "CHECKPOINT", "YIELD", "LAZY", "STRONG", "DETERMINISTIC"] {
+            if c.is_kw(kw) {
+                return Ok(Statement::Previous);
+            }
+        }
+        for kw in ["TRANSFORM", "OUTTRANSFORM", "OUTPUT", "ZIP", "PROCESS", "SUB", "CONNECT"] {
+            if c.is_kw(kw) {
+                return Err(ParseError::new(
+                    format!("{kw} is not supported by this version of fsql"),
+                    c.peek().span,
+                ));
+            }
+        }
+        match &c.peek().token {
+            Token::Word(_) | Token::LParen => self.sql_statement(),
+            other => Err(ParseError::new(
+                format!("expected a statement, found {}", describe(other)),
+                c.peek().span,
+            )),
+        }
+    }
+
+    /// Parses the SQL statement that starts here with `sqlparser`, over the
+    /// tokens up to where the statement ends (see `extent.rs`).
+    fn sql_statement(&mut self) -> Result<Statement, ParseError> {
+        let start = self.cur.pos();
+        let end = sql_end(self.cur.tokens(), start);
+        let slice: Vec<TokenWithSpan> = self.cur.tokens()[start..end].to_vec();
+        let fallback = slice.first().map(|t| t.span).unwrap_or_else(Span::empty);
+        let end_span = self.cur.peek_at(end - start).span;
+        let mut tokens = slice;
+        tokens.push(TokenWithSpan::new(Token::EOF, end_span));
+        let dialect = GenericDialect {};
+        let mut parser = SqlParser::new(&dialect).with_tokens_with_locations(tokens);
+        let stmt = parser
+            .parse_statement()
+            .map_err(|e| ParseError::from_sqlparser(&e.to_string(), fallback))?;
+        let rest = parser.peek_token();
+        if rest.token != Token::EOF {
+            return Err(ParseError::new(
+                format!("unexpected {} in SQL statement", describe(&rest.token)),
+                rest.span,
+            ));
+        }
+        self.cur.set_pos(end);
+        Ok(match stmt {
+            sql::Statement::Query(q) => Statement::Query(q),
+            other => Statement::Sql(Box::new(other)),
+        })
+    }
+
+    fn modifiers(&mut self) -> Result<Vec<Modifier>, ParseError> {
+        let mut out = Vec::new();
+        loop {
+            if self.cur.eat_kw("PERSIST") {
+                out.push(Modifier::Persist);
+            } else if self.cur.eat_kw("BROADCAST") {
+                out.push(Modifier::Broadcast);
+            } else if self.cur.eat_kw("CHECKPOINT") {
+                out.push(Modifier::Checkpoint(None));
+            } else if let Some(kw) = ["LAZY", "STRONG", "DETERMINISTIC"]
+                .into_iter()
+                .find(|k| self.cur.is_kw(k) && self.cur.is_kw_at(1, "CHECKPOINT"))
+            {
+                self.cur.next();
+                self.cur.next();
+                out.push(Modifier::Checkpoint(Some(kw.to_string())));
+            } else {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn yield_clause(&mut self) -> Result<Option<Yield>, ParseError> {
+        if !self.cur.is_kw("YIELD") {
+            return Ok(None);
+        }
+        let start = self.cur.next().span;
+        let kind = if self.cur.eat_kw("DATAFRAME") {
+            YieldKind::Dataframe
+        } else if self.cur.eat_kw("LOCAL") {
+            self.cur.expect_kw("DATAFRAME")?;
+            YieldKind::LocalDataframe
+        } else if self.cur.eat_kw("FILE") {
+            YieldKind::File
+        } else if self.cur.eat_kw("TABLE") {
+            YieldKind::Table
+        } else {
+            return Err(self.cur.expected("DATAFRAME, LOCAL DATAFRAME, FILE or TABLE after YIELD"));
+        };
+        let name = if self.cur.eat_kw("AS") {
+            Some(self.name("a name after AS")?)
+        } else {
+            None
+        };
+        Ok(Some(Yield {
+            kind,
+            name,
+            span: start.union(&self.cur.prev_span()),
+        }))
+    }
+
+    /// An identifier (quoted or not).
+    pub(crate) fn name(&mut self, what: &str) -> Result<Name, ParseError> {
+        match &self.cur.peek().token {
+            Token::Word(w) => {
+                let name = Name {
+                    value: w.value.clone(),
+                    quoted: w.quote_style.is_some(),
+                    span: self.cur.peek().span,
+                };
+                self.cur.next();
+                Ok(name)
+            }
+            _ => Err(self.cur.expected(what)),
+        }
+    }
+
+    /// `a, b, c`
+    pub(crate) fn name_list(&mut self, what: &str) -> Result<Vec<Name>, ParseError> {
+        let mut out = vec![self.name(what)?];
+        while self.cur.eat_token(&Token::Comma) {
+            out.push(self.name(what)?);
+        }
+        Ok(out)
+    }
+
+    /// `FROM df` (optional): the input dataframe of a statement.
+    pub(crate) fn from_input(&mut self) -> Result<Option<Name>, ParseError> {
+        if self.cur.eat_kw("FROM") {
+            Ok(Some(self.name("a dataframe name after FROM")?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// An unsigned integer.
+    pub(crate) fn integer(&mut self, what: &str) -> Result<u64, ParseError> {
+        match &self.cur.peek().token {
+            Token::Number(n, _) => {
+                let span = self.cur.peek().span;
+                let v = n
+                    .parse::<u64>()
+                    .map_err(|_| ParseError::new(format!("expected {what}, found '{n}'"), span))?;
+                self.cur.next();
+                Ok(v)
+            }
+            _ => Err(self.cur.expected(what)),
+        }
+    }
+
+    /// A quoted string (single or double quotes).
+    pub(crate) fn string(&mut self, what: &str) -> Result<(String, Span), ParseError> {
+        let t = self.cur.peek().clone();
+        match t.token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => {
+                self.cur.next();
+                Ok((s, t.span))
+            }
+            Token::Word(w) if w.quote_style == Some('"') => {
+                self.cur.next();
+                Ok((w.value, t.span))
+            }
+            _ => Err(self.cur.expected(what)),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! End-to-end tests of the `fsql` binary (this file belongs to the fsql-cli
+//! package so that cargo builds the binary for it).
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn fsql() -> Command {
+    let mut c = Command::cargo_bin("fsql").unwrap();
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    c.env_remove("FSQL_ENGINE").env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn command_prints_the_result() {
+    fsql()
+        .args(["-c", "SELECT 1 AS x, 5 / 2 AS half"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("x").and(predicate::str::contains("2.5")).and(predicate::str::contains("1 row")));
+}
+
+#[test]
+fn csv_output_is_clean() {
+    let out = fsql()
+        .args(["--format", "csv", "-c", "CREATE [[1,\"a\"],[2,null]] SCHEMA id:int,name:str\nPRINT TITLE 'people'"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout, "id,name\n1,a\n2,\n");
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("people"), "{stderr}");
+}
+
+#[test]
+fn json_output() {
+    fsql()
+        .args(["--format", "json", "-c", "SELECT 1 AS a, NULL AS b"])
+        .assert()
+        .success()
+        .stdout("[{\"a\":1,\"b\":null}]\n");
+}
+
+#[test]
+fn errors_show_line_column_and_caret_without_backtrace() {
+    let out = fsql()
+        .args(["-c", "a = SELECT 1 AS x\nSELECT nope FROM a"])
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("<command>:2:8"), "{stderr}");
+    assert!(stderr.contains("nope"), "{stderr}");
+    assert!(stderr.contains("SELECT nope FROM a"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+#[test]
+fn parse_error_points_at_token() {
+    let out = fsql().args(["-c", "SELECT 1\nTAKE x ROWS"]).assert().failure();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("2:6") && stderr.contains("expected the number of rows"), "{stderr}");
+}
+
+#[test]
+fn run_file_with_defines_and_engines() {
+    for engine in ["local", "threads"] {
+        fsql()
+            .args(["run", "examples/01_basics.fsql", "--engine", engine, "--define", "min_score=0"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("┌").and(predicate::str::contains("rows")));
+    }
+}
+
+#[test]
+fn script_from_stdin() {
+    fsql()
+        .args(["run", "-", "--format", "csv"])
+        .write_stdin("CREATE [[3]] SCHEMA n:long\nSELECT n * 2 AS m\nPRINT")
+        .assert()
+        .success()
+        .stdout("m\n6\n");
+}
+
+#[test]
+fn missing_script_and_missing_data_are_clear_errors() {
+    fsql()
+        .args(["run", "no/such/script.fsql"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot read script 'no/such/script.fsql'"));
+    fsql()
+        .args(["-c", "LOAD 'no/such/file.csv'"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot load 'no/such/file.csv': file not found").and(predicate::str::contains("1:6")));
+}
+
+#[test]
+fn undefined_template_variable_is_an_error() {
+    fsql()
+        .args(["-c", "SELECT {{ missing }} AS x"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("undefined"));
+}
+
+#[test]
+fn bad_engine_is_rejected() {
+    fsql()
+        .args(["--engine", "spark", "-c", "SELECT 1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown engine 'spark'"));
+}

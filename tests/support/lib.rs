@@ -1,0 +1,135 @@
+//! Test support: fsql as a sqllogictest database, so golden files in
+//! `queries/` run on every engine.
+//!
+//! Each record's text is run as a script chunk on one session per file (state
+//! carries over between records, as in the REPL). A record's rows are what
+//! its last PRINT showed if it ends with PRINT, else the previous dataframe.
+
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use fsql_engine::{Engine, Printed, Session, Sink};
+use fsql_sql::Statement;
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+
+/// PRINT output shared between the session's sink and the test.
+#[derive(Clone, Default)]
+struct SharedSink(Arc<Mutex<Vec<Printed>>>);
+
+impl Sink for SharedSink {
+    fn print(&mut self, printed: Printed) -> std::io::Result<()> {
+        self.0.lock().expect("sink lock").push(printed);
+        Ok(())
+    }
+}
+
+pub struct FsqlDb {
+    session: Session,
+    printed: SharedSink,
+    engine: Engine,
+}
+
+impl FsqlDb {
+    pub fn new(engine: Engine) -> Self {
+        let printed = SharedSink::default();
+        Self {
+            session: Session::with_sink(engine, Box::new(printed.clone())),
+            printed,
+            engine,
+        }
+    }
+}
+
+/// An fsql error as the golden files see it: `line:col: message`.
+#[derive(Debug)]
+pub struct DbError(pub String);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+fn describe(e: &fsql_engine::Error) -> String {
+    match e.span() {
+        Some(s) => format!("{}:{}: {}", s.start.line, s.start.column, e.message()),
+        None => e.message(),
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncDB for FsqlDb {
+    type Error = DbError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DbError> {
+        let script = fsql_sql::parse(sql).map_err(|e| DbError(describe(&e.into())))?;
+        self.printed.0.lock().expect("sink lock").clear();
+        self.session
+            .run_script(&script)
+            .await
+            .map_err(|e| DbError(describe(&e)))?;
+        let ends_with_print = matches!(
+            script.steps.last().map(|s| &s.statement),
+            Some(Statement::Print(_))
+        );
+        if ends_with_print {
+            let printed = self.printed.0.lock().expect("sink lock");
+            let p = printed.last().ok_or_else(|| DbError("PRINT showed nothing".into()))?;
+            return Ok(rows(&p.schema.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>(), &p.batches));
+        }
+        if !self.session.last_step_produced() {
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let df = self.session.last().cloned().expect("a produced dataframe");
+        let types: Vec<DataType> = df.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+        let batches = df.collect().await.map_err(|e| DbError(e.strip_backtrace()))?;
+        Ok(rows(&types, &batches))
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        self.engine.name()
+    }
+}
+
+fn rows(types: &[DataType], batches: &[RecordBatch]) -> DBOutput<DefaultColumnType> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for b in batches {
+        let fmts: Vec<ArrayFormatter> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formattable column"))
+            .collect();
+        for r in 0..b.num_rows() {
+            out.push(
+                fmts.iter()
+                    .map(|f| {
+                        let v = f.value(r).to_string();
+                        if v.is_empty() { "(empty)".to_string() } else { v }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    DBOutput::Rows {
+        types: types.iter().map(column_type).collect(),
+        rows: out,
+    }
+}
+
+fn column_type(t: &DataType) -> DefaultColumnType {
+    if t.is_integer() {
+        DefaultColumnType::Integer
+    } else if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) {
+        DefaultColumnType::FloatingPoint
+    } else {
+        DefaultColumnType::Text
+    }
+}
