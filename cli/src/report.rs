@@ -14,8 +14,14 @@ pub fn error(name: &str, text: &str, err: &Error) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let (line, col) = (span.start.line, span.start.column);
-    let start = char_offset(text, line, col);
-    let end = if span.end.line > 0 && (span.end.line, span.end.column) > (line, col) {
+    let mut start = char_offset(text, line, col);
+    // An error at the end of the script ("found: EOF") points at its last
+    // character, so the report still shows the line.
+    let chars: Vec<char> = text.chars().collect();
+    if start >= chars.len() {
+        start = chars.iter().rposition(|c| !c.is_whitespace()).unwrap_or(0);
+    }
+    let end = if span.end.line > 0 && (span.end.line, span.end.column) > (line, col) && start < chars.len() {
         char_offset(text, span.end.line, span.end.column)
     } else {
         start + 1

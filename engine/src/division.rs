@@ -1,12 +1,14 @@
 //! True division: `/` between two integers gives a double (`5 / 2 = 2.5`), as
 //! in FugueSQL on DuckDB and Spark. DataFusion's own `/` truncates integers;
-//! this expression planner runs first and casts both sides.
+//! this expression planner runs first and casts both sides. Integer division
+//! by zero gives NULL (DuckDB, Spark), not an error.
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::BinaryExpr;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
-use datafusion::logical_expr::{Expr, ExprSchemable, Operator, cast};
+use datafusion::functions::core::expr_fn::nullif;
+use datafusion::logical_expr::{Expr, ExprSchemable, Operator, cast, lit};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 
 #[derive(Debug, Default)]
@@ -29,7 +31,8 @@ impl ExprPlanner for TrueDivision {
         Ok(PlannerResult::Planned(Expr::BinaryExpr(BinaryExpr::new(
             Box::new(cast(expr.left, DataType::Float64)),
             Operator::Divide,
-            Box::new(cast(expr.right, DataType::Float64)),
+            // x / 0 is NULL, as in FugueSQL on DuckDB and Spark (not an error).
+            Box::new(nullif(cast(expr.right, DataType::Float64), lit(0.0_f64))),
         ))))
     }
 }

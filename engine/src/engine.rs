@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 
@@ -59,8 +60,15 @@ impl Engine {
 
     /// A new DataFusion context for this engine with all fsql extensions.
     pub fn context(self) -> SessionContext {
+        // No file-listing cache: scripts write files (SAVE) and read them back
+        // in the same session, and a stale listing would return old data.
+        let runtime = RuntimeEnvBuilder::new()
+            .with_object_list_cache_limit(0)
+            .build_arc()
+            .expect("the default runtime environment builds");
         let state = SessionStateBuilder::new()
             .with_config(self.config())
+            .with_runtime_env(runtime)
             .with_expr_planners(vec![Arc::new(TrueDivision)])
             .with_default_features()
             .build();

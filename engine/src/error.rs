@@ -77,7 +77,20 @@ fn clean_message(err: &DataFusionError) -> String {
         other => other,
     };
     let msg = root.strip_backtrace();
-    msg.trim().to_string()
+    let mut msg = msg.trim();
+    // DataFusion's category prefixes say nothing a user needs.
+    for prefix in [
+        "Error during planning: ",
+        "External error: ",
+        "Execution error: ",
+        "Arrow error: ",
+        "Parser error: ",
+        "SQL error: ",
+        "Schema error: ",
+    ] {
+        msg = msg.strip_prefix(prefix).unwrap_or(msg);
+    }
+    msg.to_string()
 }
 
 /// Adds the statement span to DataFusion results.

@@ -42,6 +42,8 @@ const NOT_A_NAME: &[&str] = &["END", "NULL", "TRUE", "FALSE"];
 /// `start` (a `;` is not included).
 pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
     let starts_with_insert = tokens.get(start).is_some_and(|t| is_word(&t.token, "INSERT"));
+    // `WITH a AS (...) SELECT`: the first SELECT after the CTEs is the body.
+    let mut awaiting_with_body = tokens.get(start).is_some_and(|t| is_word(&t.token, "WITH"));
     let mut depth: i64 = 0;
     let mut i = start;
     while i < tokens.len() {
@@ -51,6 +53,11 @@ pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
             Token::LParen | Token::LBracket | Token::LBrace => depth += 1,
             Token::RParen | Token::RBracket | Token::RBrace => depth -= 1,
             _ => {}
+        }
+        if depth == 0 && awaiting_with_body && is_word(t, "SELECT") {
+            awaiting_with_body = false;
+            i += 1;
+            continue;
         }
         if depth == 0 && i > start && ends_clause(&tokens[i - 1].token) {
             let next = tokens.get(i + 1).map(|t| &t.token);
@@ -113,50 +120,53 @@ mod tests {
     use super::*;
     use crate::cursor::tokenize;
 
+    /// The first statement's tokens, without spaces (so the expected text
+    /// can be written naturally).
     fn first_statement(text: &str) -> String {
         let tokens = tokenize(text).unwrap();
         let end = sql_end(&tokens, 0);
-        tokens[..end]
-            .iter()
-            .map(|t| t.token.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+        tokens[..end].iter().map(|t| t.token.to_string()).collect::<String>()
+    }
+
+    fn squash(s: &str) -> String {
+        s.split_whitespace().collect()
     }
 
     #[test]
     fn assignment_on_next_line_ends_the_query() {
-        assert_eq!(first_statement("SELECT * FROM a\nb = SELECT 1"), "SELECT * FROM a");
+        assert_eq!(first_statement("SELECT * FROM a\nb = SELECT 1"), squash("SELECT * FROM a"));
     }
 
     #[test]
     fn comparisons_do_not_end_the_query() {
         let q = "SELECT * FROM t WHERE a = 1 AND b = 2 OR NOT c = 3";
-        assert_eq!(first_statement(q), q);
+        assert_eq!(first_statement(q), squash(q));
         let q = "SELECT CASE WHEN x = 1 THEN 2 ELSE 3 END = 2 FROM t";
-        assert_eq!(first_statement(q), q);
+        assert_eq!(first_statement(q), squash(q));
         let q = "SELECT a, b = 1 AS f FROM t ORDER BY a DESC, b";
-        assert_eq!(first_statement(q), q);
+        assert_eq!(first_statement(q), squash(q));
     }
 
     #[test]
     fn fugue_keywords_end_the_query() {
-        assert_eq!(first_statement("SELECT a FROM t ORDER BY a DESC PRINT"), "SELECT a FROM t ORDER BY a DESC");
-        assert_eq!(first_statement("SELECT a FROM t TAKE 3 ROWS"), "SELECT a FROM t");
-        assert_eq!(first_statement("SELECT 1 SELECT 2"), "SELECT 1");
+        assert_eq!(first_statement("SELECT a FROM t ORDER BY a DESC PRINT"), squash("SELECT a FROM t ORDER BY a DESC"));
+        assert_eq!(first_statement("SELECT a FROM t TAKE 3 ROWS"), squash("SELECT a FROM t"));
+        assert_eq!(first_statement("SELECT 1 SELECT 2"), squash("SELECT 1"));
     }
 
     #[test]
     fn keywords_as_column_names_are_kept() {
         let q = "SELECT sample, t.print, x AS take FROM t GROUP BY sample";
-        assert_eq!(first_statement(q), q);
+        assert_eq!(first_statement(q), squash(q));
     }
 
     #[test]
     fn set_operations_and_subqueries_continue() {
         let q = "SELECT 1 UNION ALL SELECT 2 EXCEPT (SELECT 3)";
-        assert_eq!(first_statement(q), q);
-        let q = "WITH a AS (SELECT 1) SELECT * FROM a";
-        assert_eq!(first_statement(q), q);
-        assert_eq!(first_statement("SELECT 1; SELECT 2"), "SELECT 1");
+        assert_eq!(first_statement(q), squash(q));
+        let q = "WITH a AS (SELECT 1), b AS (SELECT 2) SELECT * FROM a";
+        assert_eq!(first_statement(q), squash(q));
+        assert_eq!(first_statement("WITH a AS (SELECT 1) SELECT * FROM a SELECT 2"), squash("WITH a AS (SELECT 1) SELECT * FROM a"));
+        assert_eq!(first_statement("SELECT 1; SELECT 2"), squash("SELECT 1"));
     }
 }

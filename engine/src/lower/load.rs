@@ -109,7 +109,7 @@ impl ReadOptions {
                 return Err(Error::at(
                     key.span,
                     format!(
-                        "unknown {format:?} option '{}'; valid options: {}",
+                        "unknown {format} option '{}'; valid options: {}",
                         key.value,
                         if valid.is_empty() { "none".to_string() } else { valid.join(", ") }
                     ),
