@@ -17,13 +17,22 @@ fn command_prints_the_result() {
         .args(["-c", "SELECT 1 AS x, 5 / 2 AS half"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("x").and(predicate::str::contains("2.5")).and(predicate::str::contains("1 row")));
+        .stdout(
+            predicate::str::contains("x")
+                .and(predicate::str::contains("2.5"))
+                .and(predicate::str::contains("1 row")),
+        );
 }
 
 #[test]
 fn csv_output_is_clean() {
     let out = fsql()
-        .args(["--format", "csv", "-c", "CREATE [[1,\"a\"],[2,null]] SCHEMA id:int,name:str\nPRINT TITLE 'people'"])
+        .args([
+            "--format",
+            "csv",
+            "-c",
+            "CREATE [[1,\"a\"],[2,null]] SCHEMA id:int,name:str\nPRINT TITLE 'people'",
+        ])
         .assert()
         .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
@@ -52,21 +61,37 @@ fn errors_show_line_column_and_caret_without_backtrace() {
     assert!(stderr.contains("<command>:2:8"), "{stderr}");
     assert!(stderr.contains("nope"), "{stderr}");
     assert!(stderr.contains("SELECT nope FROM a"), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn parse_error_points_at_token() {
-    let out = fsql().args(["-c", "SELECT 1\nTAKE x ROWS"]).assert().failure();
+    let out = fsql()
+        .args(["-c", "SELECT 1\nTAKE x ROWS"])
+        .assert()
+        .failure();
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(stderr.contains("2:6") && stderr.contains("expected the number of rows"), "{stderr}");
+    assert!(
+        stderr.contains("2:6") && stderr.contains("expected the number of rows"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn run_file_with_defines_and_engines() {
     for engine in ["local", "threads"] {
         fsql()
-            .args(["run", "examples/01_basics.fsql", "--engine", engine, "--define", "min_score=0"])
+            .args([
+                "run",
+                "examples/01_basics.fsql",
+                "--engine",
+                engine,
+                "--define",
+                "min_score=0",
+            ])
             .assert()
             .success()
             .stdout(predicate::str::contains("┌").and(predicate::str::contains("rows")));
@@ -89,12 +114,17 @@ fn missing_script_and_missing_data_are_clear_errors() {
         .args(["run", "no/such/script.fsql"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("cannot read script 'no/such/script.fsql'"));
+        .stderr(predicate::str::contains(
+            "cannot read script 'no/such/script.fsql'",
+        ));
     fsql()
         .args(["-c", "LOAD 'no/such/file.csv'"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("cannot load 'no/such/file.csv': file not found").and(predicate::str::contains("1:6")));
+        .stderr(
+            predicate::str::contains("cannot load 'no/such/file.csv': file not found")
+                .and(predicate::str::contains("1:6")),
+        );
 }
 
 #[test]

@@ -45,7 +45,11 @@ fn main() -> ExitCode {
         }
     }
     println!("\ngolden files: {passed} passed, {failed} failed");
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

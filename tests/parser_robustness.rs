@@ -67,14 +67,21 @@ fn check(text: &str) {
             column >= 1 && column <= width + 1,
             "error column {column} outside line {line} (width {width}): {e}\n{text}"
         );
-        assert!(!e.message.trim().is_empty(), "empty error message for:\n{text}");
+        assert!(
+            !e.message.trim().is_empty(),
+            "empty error message for:\n{text}"
+        );
     }
 }
 
 #[test]
 fn every_prefix_parses_or_fails_cleanly() {
     for text in corpus() {
-        let ends: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+        let ends: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
         for end in ends {
             check(&text[..end]);
         }
@@ -84,9 +91,40 @@ fn every_prefix_parses_or_fails_cleanly() {
 #[test]
 fn random_mutations_parse_or_fail_cleanly() {
     const TRICKY: &[&str] = &[
-        "'", "\"", "[", "]", "(", ")", "{", "}", "{{", "}}", ":", ",", ";", "\n", "=", "*", "-",
-        "--", "/*", "`", "\\", "SELECT", "FROM", "PRINT", "LOAD", "TAKE", "ROWS", "SCHEMA", "NULL",
-        "é", " ", "0", "-1", "99999999999999999999999",
+        "'",
+        "\"",
+        "[",
+        "]",
+        "(",
+        ")",
+        "{",
+        "}",
+        "{{",
+        "}}",
+        ":",
+        ",",
+        ";",
+        "\n",
+        "=",
+        "*",
+        "-",
+        "--",
+        "/*",
+        "`",
+        "\\",
+        "SELECT",
+        "FROM",
+        "PRINT",
+        "LOAD",
+        "TAKE",
+        "ROWS",
+        "SCHEMA",
+        "NULL",
+        "é",
+        " ",
+        "0",
+        "-1",
+        "99999999999999999999999",
     ];
     let corpus = corpus();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -94,7 +132,11 @@ fn random_mutations_parse_or_fail_cleanly() {
         let base = &corpus[rng.random_range(0..corpus.len())];
         let mut text = base.clone();
         for _ in 0..rng.random_range(1..4) {
-            let cuts: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            let cuts: Vec<usize> = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .collect();
             let at = cuts[rng.random_range(0..cuts.len())];
             let insert = TRICKY[rng.random_range(0..TRICKY.len())];
             if rng.random_bool(0.5) && at < text.len() {

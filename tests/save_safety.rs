@@ -8,7 +8,10 @@ use std::path::Path;
 use fsql_engine::{Engine, Session};
 
 fn run(engine: Engine, script: &str) -> Result<Session, fsql_engine::Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut s = Session::new(engine);
     rt.block_on(s.run(script))?;
     Ok(s)
@@ -24,7 +27,10 @@ fn listing(dir: &Path) -> Vec<String> {
 }
 
 fn count(engine: Engine, load: &str) -> usize {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut s = Session::new(engine);
     rt.block_on(async {
         s.run(load).await.unwrap();
@@ -52,10 +58,23 @@ fn failing_overwrite_keeps_old_file_and_leaves_no_temp() {
             run(engine, &format!("CREATE [[1,\"a\"],[2,\"b\"]] SCHEMA id:int,name:str\nSAVE OVERWRITE {single} '{t}'")).unwrap();
             let before = listing(dir.path());
             let before_bytes = snapshot(&target);
-            let err = run(engine, &failing_script(t, &format!("OVERWRITE {single}"))).err().expect("save must fail");
-            assert!(err.to_string().to_lowercase().contains("cast"), "{engine} {single}: {err}");
-            assert_eq!(listing(dir.path()), before, "{engine} {single}: temp files left");
-            assert_eq!(snapshot(&target), before_bytes, "{engine} {single}: old data changed");
+            let err = run(engine, &failing_script(t, &format!("OVERWRITE {single}")))
+                .err()
+                .expect("save must fail");
+            assert!(
+                err.to_string().to_lowercase().contains("cast"),
+                "{engine} {single}: {err}"
+            );
+            assert_eq!(
+                listing(dir.path()),
+                before,
+                "{engine} {single}: temp files left"
+            );
+            assert_eq!(
+                snapshot(&target),
+                before_bytes,
+                "{engine} {single}: old data changed"
+            );
         }
     }
 }
@@ -83,12 +102,26 @@ fn failing_append_keeps_old_rows() {
     for single in ["SINGLE PARQUET", "PARQUET"] {
         let target = dir.path().join(format!("t{}", single.len()));
         let t = target.to_str().unwrap();
-        run(Engine::Threads, &format!("CREATE [[1],[2]] SCHEMA s:int\nSAVE OVERWRITE {single} '{t}'")).unwrap();
+        run(
+            Engine::Threads,
+            &format!("CREATE [[1],[2]] SCHEMA s:int\nSAVE OVERWRITE {single} '{t}'"),
+        )
+        .unwrap();
         let snap = snapshot(&target);
-        assert!(run(Engine::Threads, &failing_script(t, &format!("APPEND {single}"))).is_err());
+        assert!(
+            run(
+                Engine::Threads,
+                &failing_script(t, &format!("APPEND {single}"))
+            )
+            .is_err()
+        );
         assert_eq!(snapshot(&target), snap);
         // A good append adds rows and keeps the old ones.
-        run(Engine::Threads, &format!("CREATE [[3]] SCHEMA s:int\nSAVE APPEND {single} '{t}'")).unwrap();
+        run(
+            Engine::Threads,
+            &format!("CREATE [[3]] SCHEMA s:int\nSAVE APPEND {single} '{t}'"),
+        )
+        .unwrap();
         assert_eq!(count(Engine::Local, &format!("LOAD PARQUET '{t}'")), 3);
     }
 }
@@ -99,7 +132,12 @@ fn save_to_never_replaces() {
     let target = dir.path().join("keep.csv");
     fs::write(&target, "precious\n").unwrap();
     let t = target.to_str().unwrap();
-    let err = run(Engine::Local, &format!("CREATE [[1]] SCHEMA a:int\nSAVE TO SINGLE '{t}'")).err().unwrap();
+    let err = run(
+        Engine::Local,
+        &format!("CREATE [[1]] SCHEMA a:int\nSAVE TO SINGLE '{t}'"),
+    )
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("already exists"), "{err}");
     assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
 }
@@ -118,11 +156,28 @@ fn partitioned_save_round_trips_null_keys() {
         ),
     )
     .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let batches = rt.block_on(s.last().unwrap().clone().collect()).unwrap();
-    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
-    assert!(text.contains("| 1 | a |") && text.contains("| 2 |   |") && text.contains("| 0 | b |") && text.contains("|   | c |"), "{text}");
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("| 1 | a |")
+            && text.contains("| 2 |   |")
+            && text.contains("| 0 | b |")
+            && text.contains("|   | c |"),
+        "{text}"
+    );
     assert!(Path::new(t).join("k=__HIVE_DEFAULT_PARTITION__").is_dir());
     // LOAD of the folder gives the key back as a column, NULL included.
-    assert_eq!(count(Engine::Local, &format!("LOAD '{t}'\nSELECT * WHERE k IS NULL")), 1);
+    assert_eq!(
+        count(
+            Engine::Local,
+            &format!("LOAD '{t}'\nSELECT * WHERE k IS NULL")
+        ),
+        1
+    );
 }

@@ -21,7 +21,10 @@ pub fn error(name: &str, text: &str, err: &Error) -> ExitCode {
     if start >= chars.len() {
         start = chars.iter().rposition(|c| !c.is_whitespace()).unwrap_or(0);
     }
-    let end = if span.end.line > 0 && (span.end.line, span.end.column) > (line, col) && start < chars.len() {
+    let end = if span.end.line > 0
+        && (span.end.line, span.end.column) > (line, col)
+        && start < chars.len()
+    {
         char_offset(text, span.end.line, span.end.column)
     } else {
         start + 1

@@ -28,7 +28,13 @@ pub async fn print_last(session: &mut Session, rows: Option<u64>) -> fsql_engine
 }
 
 fn note(p: &Printed) -> String {
-    let rows = |n: usize| if n == 1 { "1 row".to_string() } else { format!("{n} rows") };
+    let rows = |n: usize| {
+        if n == 1 {
+            "1 row".to_string()
+        } else {
+            format!("{n} rows")
+        }
+    };
     match (p.row_count, p.truncated) {
         (Some(total), true) => format!("{} ({} shown)", rows(total), p.shown),
         (Some(total), false) => rows(total),
@@ -83,7 +89,12 @@ impl Sink for CsvSink {
         let mut out = std::io::stdout().lock();
         let mut writer = CsvWriterBuilder::new().with_header(true).build(&mut out);
         if p.batches.is_empty() {
-            let names: Vec<&str> = p.schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let names: Vec<&str> = p
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
             drop(writer);
             writeln!(out, "{}", names.join(","))?;
         } else {

@@ -5,9 +5,9 @@
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, Result};
+use datafusion::functions::core::expr_fn::nullif;
 use datafusion::logical_expr::expr::BinaryExpr;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
-use datafusion::functions::core::expr_fn::nullif;
 use datafusion::logical_expr::{Expr, ExprSchemable, Operator, cast, lit};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 

@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 
 use crate::division::TrueDivision;
@@ -91,7 +91,9 @@ impl FromStr for Engine {
         match s.to_ascii_lowercase().as_str() {
             "local" => Ok(Engine::Local),
             "threads" => Ok(Engine::Threads),
-            other => Err(format!("unknown engine '{other}': expected local or threads")),
+            other => Err(format!(
+                "unknown engine '{other}': expected local or threads"
+            )),
         }
     }
 }

@@ -115,7 +115,10 @@ pub(crate) fn temp_sibling(target: &Path, tag: &str) -> PathBuf {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "out".to_string());
     let parent = target.parent().unwrap_or(Path::new("."));
-    parent.join(format!(".{name}.fsql-{tag}-{}", crate::session::unique_suffix()))
+    parent.join(format!(
+        ".{name}.fsql-{tag}-{}",
+        crate::session::unique_suffix()
+    ))
 }
 
 pub(crate) fn remove_any(path: &Path) -> io::Result<()> {
@@ -175,7 +178,10 @@ mod tests {
         let s = inspect(dir.path().to_str().unwrap()).unwrap();
         assert!(s.is_dir);
         assert_eq!(s.extension, ".parquet");
-        assert_eq!(s.partitions[0], ("a".to_string(), vec!["1".to_string(), "2".to_string()]));
+        assert_eq!(
+            s.partitions[0],
+            ("a".to_string(), vec!["1".to_string(), "2".to_string()])
+        );
         assert_eq!(s.partitions[1].1, vec!["x", "y", "z"]);
     }
 

@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionContext;
-use datafusion::common::TableReference;
 use fsql_sql::{Modifier, Name, Script, Span, Statement, Step, Yield, YieldKind};
 
 use crate::engine::Engine;
@@ -144,7 +144,8 @@ impl Session {
             self.bind(name, df.clone())?;
         }
         if let Some(y) = &step.yield_ {
-            self.yield_frame(df.clone(), y, step.assign.as_ref()).await?;
+            self.yield_frame(df.clone(), y, step.assign.as_ref())
+                .await?;
         }
         self.last = Some(df);
         self.last_step_produced = true;
@@ -197,13 +198,25 @@ impl Session {
         } else {
             format!(
                 " (known: {})",
-                known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                known
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
-        Err(Error::at(n.span, format!("unknown dataframe '{}'{hint}", n.value)))
+        Err(Error::at(
+            n.span,
+            format!("unknown dataframe '{}'{hint}", n.value),
+        ))
     }
 
-    async fn apply_modifier(&mut self, df: DataFrame, m: &Modifier, span: Span) -> Result<DataFrame> {
+    async fn apply_modifier(
+        &mut self,
+        df: DataFrame,
+        m: &Modifier,
+        span: Span,
+    ) -> Result<DataFrame> {
         match m {
             // An in-memory table has exact statistics, so DataFusion's join
             // selection broadcasts it (CollectLeft) when it is small enough.
@@ -216,7 +229,12 @@ impl Session {
         }
     }
 
-    async fn yield_frame(&mut self, df: DataFrame, y: &Yield, assigned: Option<&Name>) -> Result<()> {
+    async fn yield_frame(
+        &mut self,
+        df: DataFrame,
+        y: &Yield,
+        assigned: Option<&Name>,
+    ) -> Result<()> {
         let name = match (&y.name, assigned) {
             (Some(n), _) | (None, Some(n)) => n.clone(),
             (None, None) => {
@@ -260,7 +278,11 @@ impl Session {
                 .map_err(|e| Error::at(span, format!("cannot create a scratch directory: {e}")))?;
             self.scratch = Some(dir);
         }
-        Ok(self.scratch.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
+        Ok(self
+            .scratch
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
     }
 }
 

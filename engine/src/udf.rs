@@ -53,7 +53,9 @@ impl ScalarUDFImpl for RowHash {
         let seed = match it.next() {
             Some(ColumnarValue::Scalar(ScalarValue::UInt64(Some(s)))) => s,
             Some(ColumnarValue::Scalar(ScalarValue::Int64(Some(s)))) => s as u64,
-            _ => return exec_err!("{ROW_HASH}: the first argument must be a constant integer seed"),
+            _ => {
+                return exec_err!("{ROW_HASH}: the first argument must be a constant integer seed");
+            }
         };
         let arrays: Vec<ArrayRef> = it.map(|a| a.into_array(n)).collect::<Result<_>>()?;
         Ok(ColumnarValue::Array(Arc::new(hash_rows(seed, &arrays, n)?)))
@@ -71,7 +73,9 @@ pub(crate) fn hash_rows(seed: u64, arrays: &[ArrayRef], n: usize) -> Result<UInt
         .collect();
     let converter = RowConverter::new(fields)?;
     let rows = converter.convert_columns(arrays)?;
-    let hashes: Vec<u64> = (0..n).map(|i| hash_bytes(seed, rows.row(i).as_ref())).collect();
+    let hashes: Vec<u64> = (0..n)
+        .map(|i| hash_bytes(seed, rows.row(i).as_ref()))
+        .collect();
     Ok(UInt64Array::from(hashes))
 }
 
@@ -109,6 +113,9 @@ mod tests {
         // The same row alone in its batch hashes the same.
         let single: ArrayRef = Arc::new(Int32Array::from(vec![Some(1)]));
         let single_b: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
-        assert_eq!(hash_rows(7, &[single, single_b], 1).unwrap().value(0), h.value(0));
+        assert_eq!(
+            hash_rows(7, &[single, single_b], 1).unwrap().value(0),
+            h.value(0)
+        );
     }
 }

@@ -128,7 +128,10 @@ impl Cursor {
     /// "expected X, found Y" at the current token.
     pub(crate) fn expected(&self, what: &str) -> ParseError {
         let t = self.peek();
-        ParseError::new(format!("expected {what}, found {}", describe(&t.token)), t.span)
+        ParseError::new(
+            format!("expected {what}, found {}", describe(&t.token)),
+            t.span,
+        )
     }
 }
 

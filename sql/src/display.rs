@@ -175,7 +175,12 @@ impl Display for FileFormat {
 
 impl Display for SortKey {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.column, if self.ascending { "ASC" } else { "DESC" })
+        write!(
+            f,
+            "{} {}",
+            self.column,
+            if self.ascending { "ASC" } else { "DESC" }
+        )
     }
 }
 
@@ -316,7 +321,11 @@ impl Display for Statement {
                 from(f, &d.input)
             }
             Statement::DropRows(d) => {
-                write!(f, "DROP ROWS IF {} NULLS", if d.all { "ALL" } else { "ANY" })?;
+                write!(
+                    f,
+                    "DROP ROWS IF {} NULLS",
+                    if d.all { "ALL" } else { "ANY" }
+                )?;
                 if !d.columns.is_empty() {
                     f.write_str(" ON ")?;
                     comma(f, &d.columns)?;

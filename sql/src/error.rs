@@ -42,9 +42,11 @@ fn split_location(message: &str) -> (&str, Option<Location>) {
     let rest = &message[at + " at Line: ".len()..];
     let mut parts = rest.splitn(2, ", Column: ");
     let line = parts.next().and_then(|l| l.trim().parse::<u64>().ok());
-    let column = parts
-        .next()
-        .and_then(|c| c.trim_end_matches(|ch: char| !ch.is_ascii_digit()).parse::<u64>().ok());
+    let column = parts.next().and_then(|c| {
+        c.trim_end_matches(|ch: char| !ch.is_ascii_digit())
+            .parse::<u64>()
+            .ok()
+    });
     match (line, column) {
         (Some(line), Some(column)) => (&message[..at], Some(Location::new(line, column))),
         _ => (message, None),

@@ -17,22 +17,118 @@ use crate::cursor::is_word;
 
 /// Words that start an fsql statement (checked only after a clause-ending token).
 const STATEMENT_WORDS: &[&str] = &[
-    "LOAD", "SAVE", "PRINT", "TAKE", "SAMPLE", "FILL", "RENAME", "TRANSFORM", "OUTPUT",
-    "OUTTRANSFORM", "ZIP", "PROCESS", "YIELD", "PERSIST", "BROADCAST", "CHECKPOINT", "DROP",
-    "ALTER", "CREATE", "SELECT", "EXPLAIN", "SHOW", "DESCRIBE", "SUB", "CONNECT",
+    "LOAD",
+    "SAVE",
+    "PRINT",
+    "TAKE",
+    "SAMPLE",
+    "FILL",
+    "RENAME",
+    "TRANSFORM",
+    "OUTPUT",
+    "OUTTRANSFORM",
+    "ZIP",
+    "PROCESS",
+    "YIELD",
+    "PERSIST",
+    "BROADCAST",
+    "CHECKPOINT",
+    "DROP",
+    "ALTER",
+    "CREATE",
+    "SELECT",
+    "EXPLAIN",
+    "SHOW",
+    "DESCRIBE",
+    "SUB",
+    "CONNECT",
 ];
 
 /// Keywords after which an expression or clause necessarily continues.
 const CONTINUING_WORDS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "WHEN", "THEN", "ELSE", "CASE", "ON", "SET",
-    "HAVING", "BY", "IS", "LIKE", "ILIKE", "RLIKE", "REGEXP", "SIMILAR", "BETWEEN", "IN",
-    "DISTINCT", "ALL", "ANY", "SOME", "AS", "UNION", "INTERSECT", "EXCEPT", "MINUS", "JOIN",
-    "USING", "QUALIFY", "WINDOW", "PARTITION", "OVER", "LIMIT", "OFFSET", "EXISTS", "WITH",
-    "RECURSIVE", "INTO", "VALUES", "ESCAPE", "TO", "INTERVAL", "NATURAL", "LEFT", "RIGHT",
-    "INNER", "OUTER", "FULL", "CROSS", "SEMI", "ANTI", "LATERAL", "ORDER", "GROUP", "TABLE",
-    "FETCH", "EXPLAIN", "ANALYZE", "VERBOSE", "INSERT", "UPDATE", "DELETE", "CREATE", "VIEW",
-    "REPLACE", "IF", "WITHIN", "FILTER", "ROLLUP", "CUBE", "GROUPING", "SETS", "DESCRIBE",
-    "SHOW", "EXTERNAL", "LOCATION", "STORED", "OPTIONS",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "CASE",
+    "ON",
+    "SET",
+    "HAVING",
+    "BY",
+    "IS",
+    "LIKE",
+    "ILIKE",
+    "RLIKE",
+    "REGEXP",
+    "SIMILAR",
+    "BETWEEN",
+    "IN",
+    "DISTINCT",
+    "ALL",
+    "ANY",
+    "SOME",
+    "AS",
+    "UNION",
+    "INTERSECT",
+    "EXCEPT",
+    "MINUS",
+    "JOIN",
+    "USING",
+    "QUALIFY",
+    "WINDOW",
+    "PARTITION",
+    "OVER",
+    "LIMIT",
+    "OFFSET",
+    "EXISTS",
+    "WITH",
+    "RECURSIVE",
+    "INTO",
+    "VALUES",
+    "ESCAPE",
+    "TO",
+    "INTERVAL",
+    "NATURAL",
+    "LEFT",
+    "RIGHT",
+    "INNER",
+    "OUTER",
+    "FULL",
+    "CROSS",
+    "SEMI",
+    "ANTI",
+    "LATERAL",
+    "ORDER",
+    "GROUP",
+    "TABLE",
+    "FETCH",
+    "EXPLAIN",
+    "ANALYZE",
+    "VERBOSE",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "VIEW",
+    "REPLACE",
+    "IF",
+    "WITHIN",
+    "FILTER",
+    "ROLLUP",
+    "CUBE",
+    "GROUPING",
+    "SETS",
+    "DESCRIBE",
+    "SHOW",
+    "EXTERNAL",
+    "LOCATION",
+    "STORED",
+    "OPTIONS",
 ];
 
 /// Words that end an expression but never name an assignment target.
@@ -41,7 +137,9 @@ const NOT_A_NAME: &[&str] = &["END", "NULL", "TRUE", "FALSE"];
 /// Returns the index one past the last token of the SQL statement starting at
 /// `start` (a `;` is not included).
 pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
-    let starts_with_insert = tokens.get(start).is_some_and(|t| is_word(&t.token, "INSERT"));
+    let starts_with_insert = tokens
+        .get(start)
+        .is_some_and(|t| is_word(&t.token, "INSERT"));
     // `WITH a AS (...) SELECT`: the first SELECT after the CTEs is the body.
     let mut awaiting_with_body = tokens.get(start).is_some_and(|t| is_word(&t.token, "WITH"));
     let mut depth: i64 = 0;
@@ -61,8 +159,12 @@ pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
         }
         if depth == 0 && i > start && ends_clause(&tokens[i - 1].token) {
             let next = tokens.get(i + 1).map(|t| &t.token);
-            if starts_statement(t, next, tokens.get(i + 2).map(|t| &t.token), starts_with_insert)
-            {
+            if starts_statement(
+                t,
+                next,
+                tokens.get(i + 2).map(|t| &t.token),
+                starts_with_insert,
+            ) {
                 return i;
             }
         }
@@ -82,7 +184,9 @@ fn ends_clause(t: &Token) -> bool {
         Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => true,
         Token::Word(w) => {
             w.quote_style.is_some()
-                || !CONTINUING_WORDS.iter().any(|k| w.value.eq_ignore_ascii_case(k))
+                || !CONTINUING_WORDS
+                    .iter()
+                    .any(|k| w.value.eq_ignore_ascii_case(k))
         }
         _ => false,
     }
@@ -109,7 +213,10 @@ fn starts_statement(
         return matches!(next, Some(n) if is_word(n, "RECURSIVE"))
             || matches!((next, after), (Some(Token::Word(_)), Some(a)) if is_word(a, "AS"));
     }
-    if ["LAZY", "STRONG", "DETERMINISTIC"].iter().any(|k| is_word(t, k)) {
+    if ["LAZY", "STRONG", "DETERMINISTIC"]
+        .iter()
+        .any(|k| is_word(t, k))
+    {
         return matches!(next, Some(n) if is_word(n, "CHECKPOINT"));
     }
     STATEMENT_WORDS.iter().any(|k| is_word(t, k))
@@ -125,7 +232,10 @@ mod tests {
     fn first_statement(text: &str) -> String {
         let tokens = tokenize(text).unwrap();
         let end = sql_end(&tokens, 0);
-        tokens[..end].iter().map(|t| t.token.to_string()).collect::<String>()
+        tokens[..end]
+            .iter()
+            .map(|t| t.token.to_string())
+            .collect::<String>()
     }
 
     fn squash(s: &str) -> String {
@@ -134,7 +244,10 @@ mod tests {
 
     #[test]
     fn assignment_on_next_line_ends_the_query() {
-        assert_eq!(first_statement("SELECT * FROM a\nb = SELECT 1"), squash("SELECT * FROM a"));
+        assert_eq!(
+            first_statement("SELECT * FROM a\nb = SELECT 1"),
+            squash("SELECT * FROM a")
+        );
     }
 
     #[test]
@@ -149,8 +262,14 @@ mod tests {
 
     #[test]
     fn fugue_keywords_end_the_query() {
-        assert_eq!(first_statement("SELECT a FROM t ORDER BY a DESC PRINT"), squash("SELECT a FROM t ORDER BY a DESC"));
-        assert_eq!(first_statement("SELECT a FROM t TAKE 3 ROWS"), squash("SELECT a FROM t"));
+        assert_eq!(
+            first_statement("SELECT a FROM t ORDER BY a DESC PRINT"),
+            squash("SELECT a FROM t ORDER BY a DESC")
+        );
+        assert_eq!(
+            first_statement("SELECT a FROM t TAKE 3 ROWS"),
+            squash("SELECT a FROM t")
+        );
         assert_eq!(first_statement("SELECT 1 SELECT 2"), squash("SELECT 1"));
     }
 
@@ -166,7 +285,10 @@ mod tests {
         assert_eq!(first_statement(q), squash(q));
         let q = "WITH a AS (SELECT 1), b AS (SELECT 2) SELECT * FROM a";
         assert_eq!(first_statement(q), squash(q));
-        assert_eq!(first_statement("WITH a AS (SELECT 1) SELECT * FROM a SELECT 2"), squash("WITH a AS (SELECT 1) SELECT * FROM a"));
+        assert_eq!(
+            first_statement("WITH a AS (SELECT 1) SELECT * FROM a SELECT 2"),
+            squash("WITH a AS (SELECT 1) SELECT * FROM a")
+        );
         assert_eq!(first_statement("SELECT 1; SELECT 2"), squash("SELECT 1"));
     }
 }

@@ -15,7 +15,10 @@ impl Parser {
         let data_span = self.cur.peek().span;
         let data = self.literal()?;
         let Literal::List(rows) = data else {
-            return Err(ParseError::new("expected a list of rows like [[1,\"a\"],[2,null]]", data_span));
+            return Err(ParseError::new(
+                "expected a list of rows like [[1,\"a\"],[2,null]]",
+                data_span,
+            ));
         };
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -175,7 +178,7 @@ impl Parser {
         self.cur.expect_kw("TAKE")?;
         let rows = self.integer("the number of rows to take")?;
         self.rows_keyword()?;
-        let input = self.from_input()?;
+        let input = self.input_clause()?;
         let mut partition = self.partition_spec()?.unwrap_or_default();
         if self.cur.eat_kw("PRESORT") {
             if !partition.presort.is_empty() {
@@ -213,14 +216,19 @@ impl Parser {
         };
         self.cur.next();
         let method = if self.cur.eat_kw("ROWS") || self.cur.eat_kw("ROW") {
-            let rows = n
-                .parse::<u64>()
-                .map_err(|_| ParseError::new("the number of rows must be a whole number", t.span))?;
+            let rows = n.parse::<u64>().map_err(|_| {
+                ParseError::new("the number of rows must be a whole number", t.span)
+            })?;
             SampleMethod::Rows(rows)
         } else if self.cur.eat_kw("PERCENT") || self.cur.eat_token(&Token::Mod) {
-            let p = n.parse::<f64>().map_err(|_| ParseError::new("bad percentage", t.span))?;
+            let p = n
+                .parse::<f64>()
+                .map_err(|_| ParseError::new("bad percentage", t.span))?;
             if !(0.0..=100.0).contains(&p) {
-                return Err(ParseError::new("a percentage must be between 0 and 100", t.span));
+                return Err(ParseError::new(
+                    "a percentage must be between 0 and 100",
+                    t.span,
+                ));
             }
             SampleMethod::Percent(p)
         } else {
@@ -232,7 +240,7 @@ impl Parser {
         } else {
             None
         };
-        let input = self.from_input()?;
+        let input = self.input_clause()?;
         Ok(Statement::Sample(Sample {
             method,
             replace,
@@ -252,7 +260,7 @@ impl Parser {
         } else {
             false
         };
-        let input = self.from_input()?;
+        let input = self.input_clause()?;
         Ok(Statement::DropColumns(DropColumns {
             columns,
             if_exists,
@@ -280,7 +288,7 @@ impl Parser {
         } else {
             Vec::new()
         };
-        let input = self.from_input()?;
+        let input = self.input_clause()?;
         Ok(Statement::DropRows(DropRows {
             all,
             columns,
@@ -298,7 +306,7 @@ impl Parser {
         if values.entries.is_empty() {
             return Err(self.cur.expected("PARAMS column:value, ..."));
         }
-        let input = self.from_input()?;
+        let input = self.input_clause()?;
         Ok(Statement::FillNulls(FillNulls { values, input }))
     }
 
@@ -311,14 +319,15 @@ impl Parser {
         let mut pairs = Vec::new();
         loop {
             let from = self.name("a column name")?;
-            self.cur.expect_token(&Token::Colon, "':' between old and new column name")?;
+            self.cur
+                .expect_token(&Token::Colon, "':' between old and new column name")?;
             let to = self.name("the new column name")?;
             pairs.push((from, to));
             if !self.cur.eat_token(&Token::Comma) {
                 break;
             }
         }
-        let input = self.from_input()?;
+        let input = self.input_clause()?;
         Ok(Statement::RenameColumns(RenameColumns { pairs, input }))
     }
 
@@ -327,13 +336,15 @@ impl Parser {
         self.cur.expect_kw("ALTER")?;
         self.cur.next(); // COLUMNS
         let schema = self.schema()?;
-        let input = self.from_input()?;
+        let input = self.input_clause()?;
         Ok(Statement::AlterColumns(AlterColumns { schema, input }))
     }
 
     fn at_partition_spec(&self) -> bool {
         self.cur.is_kw("PREPARTITION")
-            || (["HASH", "RAND", "EVEN", "COARSE"].iter().any(|k| self.cur.is_kw(k))
+            || (["HASH", "RAND", "EVEN", "COARSE"]
+                .iter()
+                .any(|k| self.cur.is_kw(k))
                 && self.cur.is_kw_at(1, "PREPARTITION"))
     }
 
@@ -365,7 +376,9 @@ impl Parser {
             Vec::new()
         };
         if num.is_empty() && by.is_empty() {
-            return Err(self.cur.expected("a partition count or BY after PREPARTITION"));
+            return Err(self
+                .cur
+                .expected("a partition count or BY after PREPARTITION"));
         }
         Ok(Some(PartitionSpec {
             algo,

@@ -29,7 +29,10 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
             // The next statement must start here; anything else is left over.
             if !starts_new_statement(&p.cur) {
                 return Err(ParseError::new(
-                    format!("unexpected {} after the end of the statement", describe(&t.token)),
+                    format!(
+                        "unexpected {} after the end of the statement",
+                        describe(&t.token)
+                    ),
                     t.span,
                 ));
             }
@@ -44,11 +47,7 @@ pub(crate) struct Parser {
 
 /// True when the cursor sits on something that begins a statement.
 fn starts_new_statement(cur: &Cursor) -> bool {
-    match &cur.peek().token {
-        Token::Word(_) => true,
-        Token::LParen => true,
-        _ => false,
-    }
+    matches!(&cur.peek().token, Token::Word(_) | Token::LParen)
 }
 
 impl Parser {
@@ -119,12 +118,28 @@ impl Parser {
         if c.is_kw("RENAME") {
             return self.rename_columns();
         }
-        for kw in ["PERSIST", "BROADCAST", "CHECKPOINT", "YIELD", "LAZY", "STRONG", "DETERMINISTIC"] {
+        for kw in [
+            "PERSIST",
+            "BROADCAST",
+            "CHECKPOINT",
+            "YIELD",
+            "LAZY",
+            "STRONG",
+            "DETERMINISTIC",
+        ] {
             if c.is_kw(kw) {
                 return Ok(Statement::Previous);
             }
         }
-        for kw in ["TRANSFORM", "OUTTRANSFORM", "OUTPUT", "ZIP", "PROCESS", "SUB", "CONNECT"] {
+        for kw in [
+            "TRANSFORM",
+            "OUTTRANSFORM",
+            "OUTPUT",
+            "ZIP",
+            "PROCESS",
+            "SUB",
+            "CONNECT",
+        ] {
             if c.is_kw(kw) {
                 return Err(ParseError::new(
                     format!("{kw} is not supported by this version of fsql"),
@@ -207,7 +222,9 @@ impl Parser {
         } else if self.cur.eat_kw("TABLE") {
             YieldKind::Table
         } else {
-            return Err(self.cur.expected("DATAFRAME, LOCAL DATAFRAME, FILE or TABLE after YIELD"));
+            return Err(self
+                .cur
+                .expected("DATAFRAME, LOCAL DATAFRAME, FILE or TABLE after YIELD"));
         };
         let name = if self.cur.eat_kw("AS") {
             Some(self.name("a name after AS")?)
@@ -247,7 +264,7 @@ impl Parser {
     }
 
     /// `FROM df` (optional): the input dataframe of a statement.
-    pub(crate) fn from_input(&mut self) -> Result<Option<Name>, ParseError> {
+    pub(crate) fn input_clause(&mut self) -> Result<Option<Name>, ParseError> {
         if self.cur.eat_kw("FROM") {
             Ok(Some(self.name("a dataframe name after FROM")?))
         } else {

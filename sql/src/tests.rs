@@ -16,8 +16,12 @@ fn err(text: &str) -> (String, u64, u64) {
 }
 
 fn round_trip(text: &str) {
-    let first = parse(text).unwrap_or_else(|e| panic!("{text}: {e}")).to_string();
-    let second = parse(&first).unwrap_or_else(|e| panic!("re-parse of {first}: {e}")).to_string();
+    let first = parse(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .to_string();
+    let second = parse(&first)
+        .unwrap_or_else(|e| panic!("re-parse of {first}: {e}"))
+        .to_string();
     assert_eq!(first, second, "round trip of {text}");
 }
 
@@ -34,7 +38,9 @@ fn statements_need_no_separator() {
     assert_eq!(s.steps.len(), 5);
     assert_eq!(s.steps[0].assign.as_ref().unwrap().value, "a");
     assert!(matches!(s.steps[2].statement, Statement::Query(_)));
-    let Statement::Print(p) = &s.steps[3].statement else { panic!() };
+    let Statement::Print(p) = &s.steps[3].statement else {
+        panic!()
+    };
     assert_eq!(p.rows, Some(3));
     assert_eq!(p.inputs.len(), 2);
     assert!(p.rowcount);
@@ -50,23 +56,33 @@ fn semicolons_and_lowercase_are_accepted() {
 
 #[test]
 fn create_data_with_nested_values() {
-    let st = one("CREATE [[1,[1,2],{\"k\":\"v\"}],[-2.5,[],null]] SCHEMA a:double,b:[int],c:{k:str}");
-    let Statement::CreateData(c) = st.statement else { panic!() };
+    let st =
+        one("CREATE [[1,[1,2],{\"k\":\"v\"}],[-2.5,[],null]] SCHEMA a:double,b:[int],c:{k:str}");
+    let Statement::CreateData(c) = st.statement else {
+        panic!()
+    };
     assert_eq!(c.rows.len(), 2);
     assert_eq!(c.rows[1][0], Literal::Number("-2.5".into()));
-    assert_eq!(c.schema.fields[1].ty, TypeName::List(Box::new(TypeName::Int)));
+    assert_eq!(
+        c.schema.fields[1].ty,
+        TypeName::List(Box::new(TypeName::Int))
+    );
     assert!(matches!(c.schema.fields[2].ty, TypeName::Struct(_)));
 }
 
 #[test]
 fn load_forms() {
     let st = one("LOAD CSV 'data/x.csv' (header=true, delimiter='|') COLUMNS a:int,b:str");
-    let Statement::Load(l) = st.statement else { panic!() };
+    let Statement::Load(l) = st.statement else {
+        panic!()
+    };
     assert_eq!(l.format, Some(FileFormat::Csv));
     assert_eq!(l.options.entries.len(), 2);
     assert!(matches!(l.columns, Some(Columns::Schema(_))));
     let st = one("LOAD \"x.parquet\" COLUMNS a, b");
-    let Statement::Load(l) = st.statement else { panic!() };
+    let Statement::Load(l) = st.statement else {
+        panic!()
+    };
     assert_eq!(l.format, None);
     assert!(matches!(l.columns, Some(Columns::Names(ref n)) if n.len() == 2));
 }
@@ -74,51 +90,89 @@ fn load_forms() {
 #[test]
 fn save_forms() {
     let st = one("SAVE t PREPARTITION BY a OVERWRITE PARQUET '/tmp/x' (compression='zstd')");
-    let Statement::Save(s) = st.statement else { panic!() };
+    let Statement::Save(s) = st.statement else {
+        panic!()
+    };
     assert_eq!(s.input.unwrap().value, "t");
     assert_eq!(s.partition.unwrap().by[0].value, "a");
     assert_eq!(s.mode, SaveMode::Overwrite);
     let st = one("SAVE AND USE TO SINGLE CSV 'x.csv' (header=true)");
-    let Statement::Save(s) = st.statement else { panic!() };
+    let Statement::Save(s) = st.statement else {
+        panic!()
+    };
     assert!(s.and_use && s.single);
     assert_eq!(s.mode, SaveMode::ErrorIfExists);
     let st = one("SAVE APPEND 'x.parquet'");
-    assert!(matches!(st.statement, Statement::Save(Save { mode: SaveMode::Append, .. })));
+    assert!(matches!(
+        st.statement,
+        Statement::Save(Save {
+            mode: SaveMode::Append,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn take_and_sample() {
     let st = one("TAKE 2 ROWS FROM t PREPARTITION BY a, b PRESORT c DESC, d NULLS FIRST");
-    let Statement::Take(t) = st.statement else { panic!() };
+    let Statement::Take(t) = st.statement else {
+        panic!()
+    };
     assert_eq!(t.rows, 2);
     assert_eq!(t.partition.by.len(), 2);
     assert!(!t.partition.presort[0].ascending && t.partition.presort[1].ascending);
     assert_eq!(t.nulls_first, Some(true));
     let st = one("TAKE 3 ROWS PRESORT x");
-    let Statement::Take(t) = st.statement else { panic!() };
+    let Statement::Take(t) = st.statement else {
+        panic!()
+    };
     assert_eq!(t.partition.presort.len(), 1);
     let st = one("SAMPLE REPLACE 10 PERCENT SEED 42 FROM t");
-    let Statement::Sample(s) = st.statement else { panic!() };
+    let Statement::Sample(s) = st.statement else {
+        panic!()
+    };
     assert_eq!(s.method, SampleMethod::Percent(10.0));
     assert!(s.replace);
     assert_eq!(s.seed, Some(42));
     let st = one("SAMPLE 5 ROWS");
-    assert!(matches!(st.statement, Statement::Sample(Sample { method: SampleMethod::Rows(5), .. })));
+    assert!(matches!(
+        st.statement,
+        Statement::Sample(Sample {
+            method: SampleMethod::Rows(5),
+            ..
+        })
+    ));
 }
 
 #[test]
 fn column_operations() {
-    assert!(matches!(one("DROP COLUMNS a, b IF EXISTS FROM t").statement,
-        Statement::DropColumns(DropColumns { if_exists: true, .. })));
-    assert!(matches!(one("DROP ROWS IF ALL NULL ON a, b").statement,
-        Statement::DropRows(DropRows { all: true, .. })));
-    assert!(matches!(one("DROP ROWS IF ANY NULLS").statement,
-        Statement::DropRows(DropRows { all: false, .. })));
-    let Statement::FillNulls(f) = one("FILL NULLS PARAMS a:0, b:'x' FROM t").statement else { panic!() };
+    assert!(matches!(
+        one("DROP COLUMNS a, b IF EXISTS FROM t").statement,
+        Statement::DropColumns(DropColumns {
+            if_exists: true,
+            ..
+        })
+    ));
+    assert!(matches!(
+        one("DROP ROWS IF ALL NULL ON a, b").statement,
+        Statement::DropRows(DropRows { all: true, .. })
+    ));
+    assert!(matches!(
+        one("DROP ROWS IF ANY NULLS").statement,
+        Statement::DropRows(DropRows { all: false, .. })
+    ));
+    let Statement::FillNulls(f) = one("FILL NULLS PARAMS a:0, b:'x' FROM t").statement else {
+        panic!()
+    };
     assert_eq!(f.values.entries.len(), 2);
-    let Statement::RenameColumns(r) = one("RENAME COLUMNS a:x, b:y").statement else { panic!() };
+    let Statement::RenameColumns(r) = one("RENAME COLUMNS a:x, b:y").statement else {
+        panic!()
+    };
     assert_eq!(r.pairs[1].1.value, "y");
-    let Statement::AlterColumns(a) = one("ALTER COLUMNS a:double, b:decimal(10,2)").statement else { panic!() };
+    let Statement::AlterColumns(a) = one("ALTER COLUMNS a:double, b:decimal(10,2)").statement
+    else {
+        panic!()
+    };
     assert_eq!(a.schema.fields[1].ty, TypeName::Decimal(10, 2));
 }
 

@@ -46,7 +46,8 @@ impl Parser {
             Token::LBracket => {
                 self.cur.next();
                 let inner = self.type_name()?;
-                self.cur.expect_token(&Token::RBracket, "']' closing the list type")?;
+                self.cur
+                    .expect_token(&Token::RBracket, "']' closing the list type")?;
                 Ok(TypeName::List(Box::new(inner)))
             }
             Token::LBrace => {
@@ -54,14 +55,16 @@ impl Parser {
                 let mut fields = Vec::new();
                 loop {
                     let name = self.name("a struct field name")?;
-                    self.cur.expect_token(&Token::Colon, "':' after the field name")?;
+                    self.cur
+                        .expect_token(&Token::Colon, "':' after the field name")?;
                     let ty = self.type_name()?;
                     fields.push(Field { name, ty });
                     if !self.cur.eat_token(&Token::Comma) {
                         break;
                     }
                 }
-                self.cur.expect_token(&Token::RBrace, "'}' closing the struct type")?;
+                self.cur
+                    .expect_token(&Token::RBrace, "'}' closing the struct type")?;
                 Ok(TypeName::Struct(fields))
             }
             Token::Word(w) if w.quote_style.is_none() => {
@@ -97,10 +100,13 @@ impl Parser {
         } else {
             0
         };
-        self.cur.expect_token(&Token::RParen, "')' after decimal(p,s)")?;
+        self.cur
+            .expect_token(&Token::RParen, "')' after decimal(p,s)")?;
         if !(1..=38).contains(&p) || s > p {
             return Err(ParseError::new(
-                format!("decimal({p},{s}): precision must be 1..=38 and scale at most the precision"),
+                format!(
+                    "decimal({p},{s}): precision must be 1..=38 and scale at most the precision"
+                ),
                 span,
             ));
         }
@@ -127,7 +133,11 @@ impl Parser {
                 "null" | "none" => Literal::Null,
                 "true" => Literal::Bool(true),
                 "false" => Literal::Bool(false),
-                _ => return Err(self.cur.expected("a value (number, string, true, false, null)")),
+                _ => {
+                    return Err(self
+                        .cur
+                        .expected("a value (number, string, true, false, null)"));
+                }
             },
             Token::LBracket => {
                 self.cur.next();
@@ -150,7 +160,9 @@ impl Parser {
                     loop {
                         let key = match self.literal()? {
                             Literal::String(s) => s,
-                            _ => return Err(ParseError::new("object keys must be strings", t.span)),
+                            _ => {
+                                return Err(ParseError::new("object keys must be strings", t.span));
+                            }
                         };
                         self.cur.expect_token(&Token::Colon, "':' after the key")?;
                         items.push((key, self.literal()?));

@@ -79,15 +79,32 @@ impl AsyncDB for FsqlDb {
         );
         if ends_with_print {
             let printed = self.printed.0.lock().expect("sink lock");
-            let p = printed.last().ok_or_else(|| DbError("PRINT showed nothing".into()))?;
-            return Ok(rows(&p.schema.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>(), &p.batches));
+            let p = printed
+                .last()
+                .ok_or_else(|| DbError("PRINT showed nothing".into()))?;
+            return Ok(rows(
+                &p.schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.data_type().clone())
+                    .collect::<Vec<_>>(),
+                &p.batches,
+            ));
         }
         if !self.session.last_step_produced() {
             return Ok(DBOutput::StatementComplete(0));
         }
         let df = self.session.last().cloned().expect("a produced dataframe");
-        let types: Vec<DataType> = df.schema().fields().iter().map(|f| f.data_type().clone()).collect();
-        let batches = df.collect().await.map_err(|e| DbError(e.strip_backtrace()))?;
+        let types: Vec<DataType> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let batches = df
+            .collect()
+            .await
+            .map_err(|e| DbError(e.strip_backtrace()))?;
         Ok(rows(&types, &batches))
     }
 
@@ -112,7 +129,11 @@ fn rows(types: &[DataType], batches: &[RecordBatch]) -> DBOutput<DefaultColumnTy
                 fmts.iter()
                     .map(|f| {
                         let v = f.value(r).to_string();
-                        if v.is_empty() { "(empty)".to_string() } else { v }
+                        if v.is_empty() {
+                            "(empty)".to_string()
+                        } else {
+                            v
+                        }
                     })
                     .collect(),
             );

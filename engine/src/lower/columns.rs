@@ -41,7 +41,11 @@ pub(crate) async fn drop_columns(s: &Session, d: &DropColumns, span: Span) -> Re
 pub(crate) async fn drop_rows(s: &Session, d: &DropRows, span: Span) -> Result<DataFrame> {
     let df = s.input(d.input.as_ref(), span).await?;
     let columns: Vec<String> = if d.columns.is_empty() {
-        df.schema().fields().iter().map(|f| f.name().clone()).collect()
+        df.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     } else {
         d.columns
             .iter()
@@ -66,9 +70,15 @@ pub(crate) async fn fill_nulls(s: &Session, f: &FillNulls, span: Span) -> Result
     let mut fills: HashMap<String, ScalarValue> = HashMap::new();
     for (name, value) in &f.values.entries {
         let col = resolve_column(df.schema(), name)?;
-        let field = df.schema().field_with_unqualified_name(&col).at(name.span)?;
+        let field = df
+            .schema()
+            .field_with_unqualified_name(&col)
+            .at(name.span)?;
         let scalar = literal_scalar(value).ok_or_else(|| {
-            Error::at(name.span, "FILL NULLS takes a number, string or boolean per column")
+            Error::at(
+                name.span,
+                "FILL NULLS takes a number, string or boolean per column",
+            )
         })?;
         let typed = scalar.cast_to(field.data_type()).map_err(|_| {
             Error::at(
@@ -105,7 +115,11 @@ fn literal_scalar(l: &Literal) -> Option<ScalarValue> {
     })
 }
 
-pub(crate) async fn rename_columns(s: &Session, r: &RenameColumns, span: Span) -> Result<DataFrame> {
+pub(crate) async fn rename_columns(
+    s: &Session,
+    r: &RenameColumns,
+    span: Span,
+) -> Result<DataFrame> {
     let df = s.input(r.input.as_ref(), span).await?;
     let mut renames: HashMap<String, String> = HashMap::new();
     for (from, to) in &r.pairs {
@@ -116,11 +130,19 @@ pub(crate) async fn rename_columns(s: &Session, r: &RenameColumns, span: Span) -
         .schema()
         .fields()
         .iter()
-        .map(|f| renames.get(f.name()).cloned().unwrap_or_else(|| f.name().clone()))
+        .map(|f| {
+            renames
+                .get(f.name())
+                .cloned()
+                .unwrap_or_else(|| f.name().clone())
+        })
         .collect();
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
-            return Err(Error::at(span, format!("RENAME COLUMNS would create two columns named '{n}'")));
+            return Err(Error::at(
+                span,
+                format!("RENAME COLUMNS would create two columns named '{n}'"),
+            ));
         }
     }
     let exprs: Vec<Expr> = df

@@ -43,7 +43,11 @@ pub(crate) fn create_data(s: &Session, c: &CreateData, span: Span) -> Result<Dat
         .map_err(|e| Error::at(span, format!("inline data does not fit the schema: {e}")))?;
     let mut batches = Vec::new();
     for batch in reader {
-        batches.push(batch.map_err(|e| Error::at(span, format!("inline data does not fit the schema: {e}")))?);
+        batches.push(
+            batch.map_err(|e| {
+                Error::at(span, format!("inline data does not fit the schema: {e}"))
+            })?,
+        );
     }
     let batch = if batches.is_empty() {
         RecordBatch::new_empty(schema)
@@ -61,11 +65,8 @@ fn to_json(l: &Literal) -> Value {
         Literal::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| Value::String(n.clone())),
         Literal::String(s) => Value::String(s.clone()),
         Literal::List(items) => Value::Array(items.iter().map(to_json).collect()),
-        Literal::Object(items) => Value::Object(
-            items
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        Literal::Object(items) => {
+            Value::Object(items.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
     }
 }

@@ -43,7 +43,9 @@ pub(crate) async fn load(s: &Session, l: &Load, span: Span) -> Result<DataFrame>
         _ => None,
     };
     let df = match format {
-        FileFormat::Csv => read_csv(&s.ctx, &l.path, &source, &opts, typed.as_deref(), span).await?,
+        FileFormat::Csv => {
+            read_csv(&s.ctx, &l.path, &source, &opts, typed.as_deref(), span).await?
+        }
         _ => read(&s.ctx, &l.path, format, &source, &opts, None, span).await?,
     };
     let df = decode_partitions(df, &source, span)?;
@@ -97,7 +99,13 @@ impl ReadOptions {
         };
         let valid: &[&str] = match format {
             FileFormat::Csv => &[
-                "header", "infer_schema", "delimiter", "sep", "quote", "escape", "comment",
+                "header",
+                "infer_schema",
+                "delimiter",
+                "sep",
+                "quote",
+                "escape",
+                "comment",
                 "null_value",
             ],
             FileFormat::Parquet => &["compression"],
@@ -111,7 +119,11 @@ impl ReadOptions {
                     format!(
                         "unknown {format} option '{}'; valid options: {}",
                         key.value,
-                        if valid.is_empty() { "none".to_string() } else { valid.join(", ") }
+                        if valid.is_empty() {
+                            "none".to_string()
+                        } else {
+                            valid.join(", ")
+                        }
                     ),
                 ));
             }
@@ -136,7 +148,10 @@ fn bool_option(key: &Name, v: &Literal) -> Result<bool> {
         Literal::Bool(b) => Ok(*b),
         Literal::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
         Literal::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(Error::at(key.span, format!("option '{}' must be true or false", key.value))),
+        _ => Err(Error::at(
+            key.span,
+            format!("option '{}' must be true or false", key.value),
+        )),
     }
 }
 
@@ -144,7 +159,10 @@ fn string_option(key: &Name, v: &Literal) -> Result<String> {
     match v {
         Literal::String(s) => Ok(s.clone()),
         Literal::Number(n) => Ok(n.clone()),
-        _ => Err(Error::at(key.span, format!("option '{}' must be a string", key.value))),
+        _ => Err(Error::at(
+            key.span,
+            format!("option '{}' must be a string", key.value),
+        )),
     }
 }
 
@@ -194,7 +212,9 @@ async fn read_csv(
         _ => None,
     };
     match schema {
-        Some(schema) => read_with_schema(ctx, path, FileFormat::Csv, source, o, &schema, span).await,
+        Some(schema) => {
+            read_with_schema(ctx, path, FileFormat::Csv, source, o, &schema, span).await
+        }
         None => read(ctx, path, FileFormat::Csv, source, o, None, span).await,
     }
 }
@@ -274,8 +294,7 @@ async fn scan(
             ctx.read_csv(path.clone(), opts).await
         }
         FileFormat::Parquet => {
-            let mut opts = ParquetReadOptions::default()
-                .table_partition_cols(partition_cols);
+            let mut opts = ParquetReadOptions::default().table_partition_cols(partition_cols);
             opts.file_extension = ext;
             if let Some(s) = schema {
                 opts = opts.schema(s);
@@ -294,7 +313,14 @@ async fn scan(
     };
     result.map_err(|e| {
         let inner = Error::datafusion(span, e);
-        Error::at(span, format!("cannot load '{}': {}", path.trim_end_matches('/'), inner.message()))
+        Error::at(
+            span,
+            format!(
+                "cannot load '{}': {}",
+                path.trim_end_matches('/'),
+                inner.message()
+            ),
+        )
     })
 }
 
@@ -332,9 +358,12 @@ fn decode_partitions(df: DataFrame, source: &Source, span: Span) -> Result<DataF
             DataType::Utf8
         };
         let value = cast(ident(f.name()), t.clone());
-        let decoded = when(ident(f.name()).eq(lit(NULL_PARTITION)), lit(datafusion::common::ScalarValue::try_from(&t).at(span)?))
-            .otherwise(value)
-            .at(span)?;
+        let decoded = when(
+            ident(f.name()).eq(lit(NULL_PARTITION)),
+            lit(datafusion::common::ScalarValue::try_from(&t).at(span)?),
+        )
+        .otherwise(value)
+        .at(span)?;
         exprs.push(decoded.alias(f.name()));
     }
     df.select(exprs).at(span)

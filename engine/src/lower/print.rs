@@ -50,7 +50,12 @@ pub(crate) async fn show(
     };
     let (batches, shown, truncated) = match limit {
         Some(limit) => {
-            let batches = df.limit(0, Some(limit + 1)).at(span)?.collect().await.at(span)?;
+            let batches = df
+                .limit(0, Some(limit + 1))
+                .at(span)?
+                .collect()
+                .await
+                .at(span)?;
             first_rows(batches, limit)
         }
         None => {

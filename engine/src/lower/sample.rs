@@ -66,7 +66,9 @@ pub(crate) async fn sample(s: &Session, x: &Sample, span: Span) -> Result<DataFr
     let indices: Vec<u32> = if total == 0 {
         Vec::new()
     } else {
-        (0..draws).map(|_| rng.random_range(0..total) as u32).collect()
+        (0..draws)
+            .map(|_| rng.random_range(0..total) as u32)
+            .collect()
     };
     let picked = take_record_batch(&all, &UInt32Array::from(indices))
         .map_err(|e| Error::at(span, e.to_string()))?;

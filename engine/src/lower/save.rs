@@ -43,11 +43,11 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
         ));
     }
     let partition_by: Vec<String> = match &sv.partition {
-        Some(p) => p
-            .by
-            .iter()
-            .map(|n| resolve_column(df.schema(), n))
-            .collect::<Result<_>>()?,
+        Some(p) => {
+            p.by.iter()
+                .map(|n| resolve_column(df.schema(), n))
+                .collect::<Result<_>>()?
+        }
         None => Vec::new(),
     };
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -88,7 +88,9 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
     if !sv.and_use {
         return Ok(None);
     }
-    read_back(s, &df, &target, format, &opts, span).await.map(Some)
+    read_back(s, &df, &target, format, &opts, span)
+        .await
+        .map(Some)
 }
 
 async fn write(
@@ -125,7 +127,9 @@ async fn write(
             if let Some(c) = &o.compression {
                 parquet.global.compression = Some(c.clone());
             }
-            df.write_parquet(&path, options, Some(parquet)).await.at(span)?;
+            df.write_parquet(&path, options, Some(parquet))
+                .await
+                .at(span)?;
         }
         FileFormat::Json => {
             df.write_json(&path, options, None).await.at(span)?;
@@ -190,9 +194,12 @@ async fn read_back(
         .map(|f| {
             if part_names.contains(&f.name()) {
                 let v = ident(f.name());
-                when(v.clone().eq(lit(NULL_PARTITION)), lit(datafusion::common::ScalarValue::try_from(f.data_type())?))
-                    .otherwise(cast(v, f.data_type().clone()))
-                    .map(|e| e.alias(f.name()))
+                when(
+                    v.clone().eq(lit(NULL_PARTITION)),
+                    lit(datafusion::common::ScalarValue::try_from(f.data_type())?),
+                )
+                .otherwise(cast(v, f.data_type().clone()))
+                .map(|e| e.alias(f.name()))
             } else {
                 Ok(ident(f.name()))
             }

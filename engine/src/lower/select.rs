@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
+use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::common::TableReference;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
     Ident, ObjectName, Query, SetExpr, Statement as SqlStatement, TableFactor, TableWithJoins,

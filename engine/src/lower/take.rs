@@ -45,7 +45,12 @@ pub(crate) async fn take(s: &Session, t: &Take, span: Span) -> Result<DataFrame>
     let mut skip = sorted.clone();
     skip.extend(keys.iter().cloned());
     order.extend(tie_breakers(&df, &skip));
-    let columns: Vec<Expr> = df.schema().fields().iter().map(|f| ident(f.name())).collect();
+    let columns: Vec<Expr> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| ident(f.name()))
+        .collect();
     let rn = row_number()
         .partition_by(keys.iter().map(ident).collect())
         .order_by(order)
