@@ -41,6 +41,9 @@ pub struct Session {
     pub(crate) sink: Box<dyn Sink>,
     scratch: Option<tempfile::TempDir>,
     last_step_produced: bool,
+    /// Where the previous dataframe's statement is, for errors raised when
+    /// it finally runs.
+    last_span: Span,
 }
 
 impl Session {
@@ -61,6 +64,7 @@ impl Session {
             sink,
             scratch: None,
             last_step_produced: false,
+            last_span: Span::empty(),
         }
     }
 
@@ -96,7 +100,7 @@ impl Session {
     /// Shows the previous dataframe through the sink, like `PRINT` but with
     /// `rows` rows at most (all rows when None).
     pub async fn print_last(&mut self, rows: Option<u64>) -> Result<()> {
-        let span = Span::empty();
+        let span = self.last_span;
         let df = self.input(None, span).await?;
         lower::print::show(self, df, rows.map(|r| r as usize), None, false, span).await
     }
@@ -148,6 +152,7 @@ impl Session {
                 .await?;
         }
         self.last = Some(df);
+        self.last_span = step.span;
         self.last_step_produced = true;
         Ok(())
     }

@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
 use datafusion::functions::core::expr_fn::coalesce;
-use datafusion::logical_expr::{Expr, cast, ident, lit};
+use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use fsql_sql::{AlterColumns, DropColumns, DropRows, FillNulls, Literal, RenameColumns, Span};
 
 use super::resolve_column;
@@ -162,14 +163,32 @@ pub(crate) async fn alter_columns(s: &Session, a: &AlterColumns, span: Span) -> 
         let col = resolve_column(df.schema(), &field.name)?;
         types.insert(col, to_arrow(&field.ty));
     }
-    let exprs: Vec<Expr> = df
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| match types.get(f.name()) {
+    let mut exprs: Vec<Expr> = Vec::new();
+    for f in df.schema().fields() {
+        exprs.push(match types.get(f.name()) {
+            Some(t) if f.data_type().is_floating() && is_string(t) => {
+                float_to_str(f.name(), t).at(span)?.alias(f.name())
+            }
             Some(t) if t != f.data_type() => cast(ident(f.name()), t.clone()).alias(f.name()),
             _ => ident(f.name()),
-        })
-        .collect();
+        });
+    }
     df.select(exprs).at(span)
+}
+
+fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// A float as text the way fugue's native engine writes it: whole numbers
+/// without a fraction (`34.0` → `"34"`), others as they are (`2.5`).
+fn float_to_str(name: &str, t: &DataType) -> datafusion::common::Result<Expr> {
+    use datafusion::functions::math::expr_fn::abs;
+    use datafusion::functions::math::trunc;
+    let x = ident(name);
+    let whole = x
+        .clone()
+        .eq(trunc().call(vec![x.clone()]))
+        .and(abs(x.clone()).lt(lit(1e15_f64)));
+    when(whole, cast(cast(x.clone(), DataType::Int64), t.clone())).otherwise(cast(x, t.clone()))
 }
