@@ -128,10 +128,17 @@ impl Session {
 
     async fn run_step(&mut self, step: &Step) -> Result<()> {
         self.last_step_produced = false;
+        let nested = self.register_nested(step).await?;
         let produced = match &step.statement {
             Statement::Previous => Some(self.input(None, step.span).await?),
             statement => lower::statement(self, statement, step.span).await?,
         };
+        // The statement's plan holds the nested dataframes; their names can go.
+        for name in nested {
+            self.ctx
+                .deregister_table(TableReference::bare(name))
+                .at(step.span)?;
+        }
         let Some(mut df) = produced else {
             if !step.modifiers.is_empty() || step.yield_.is_some() {
                 return Err(Error::at(
@@ -155,6 +162,22 @@ impl Session {
         self.last_span = step.span;
         self.last_step_produced = true;
         Ok(())
+    }
+
+    /// Runs the FugueSQL statements nested in a step's SQL and registers each
+    /// under the name the SQL uses for it.
+    async fn register_nested(&mut self, step: &Step) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for n in &step.nested {
+            let df = lower::statement(self, &n.statement, n.span)
+                .await?
+                .ok_or_else(|| Error::at(n.span, "a nested statement must produce a dataframe"))?;
+            let table = TableReference::bare(n.name.clone());
+            self.ctx.deregister_table(table.clone()).at(n.span)?;
+            self.ctx.register_table(table, df.into_view()).at(n.span)?;
+            names.push(n.name.clone());
+        }
+        Ok(names)
     }
 
     /// Binds `name` to `df`, visible as a table to later SQL.

@@ -26,7 +26,21 @@ pub struct Step {
     pub modifiers: Vec<Modifier>,
     /// `YIELD DATAFRAME|FILE|TABLE [AS name]` written after the statement.
     pub yield_: Option<Yield>,
+    /// FugueSQL statements nested in the SQL's FROM clause
+    /// (`SELECT * FROM (TAKE 1 ROW FROM t)`), in the order written. The SQL
+    /// refers to each by its [`Nested::name`]; they run before the statement.
+    pub nested: Vec<Nested>,
     /// The whole step, assignment and suffixes included.
+    pub span: Span,
+}
+
+/// A FugueSQL statement written in parentheses where SQL expects a table.
+#[derive(Debug, Clone)]
+pub struct Nested {
+    /// The table name the SQL uses in its place (`__fsql_nested_L_C__`).
+    pub name: String,
+    pub statement: Statement,
+    /// From the opening to the closing parenthesis.
     pub span: Span,
 }
 

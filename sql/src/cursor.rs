@@ -39,6 +39,16 @@ impl Cursor {
         }
     }
 
+    /// A cursor over part of a script that ends at `eof` (e.g. a closing
+    /// parenthesis).
+    pub(crate) fn with_eof(tokens: Vec<TokenWithSpan>, eof: Span) -> Self {
+        Self {
+            tokens,
+            pos: 0,
+            eof: TokenWithSpan::new(Token::EOF, eof),
+        }
+    }
+
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }

@@ -34,7 +34,12 @@ impl Display for Step {
             write!(f, "{a} = ")?;
         }
         if !matches!(self.statement, Statement::Previous) {
-            write!(f, "{}", self.statement)?;
+            let mut text = self.statement.to_string();
+            // Nested statements go back where the SQL names them.
+            for n in &self.nested {
+                text = text.replace(&n.name, &format!("({})", n.statement));
+            }
+            f.write_str(&text)?;
         }
         for m in &self.modifiers {
             match m {

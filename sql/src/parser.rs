@@ -6,8 +6,8 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser as SqlParser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use crate::ast::{Modifier, Name, Script, Span, Statement, Step, Yield, YieldKind};
-use crate::cursor::{Cursor, describe, tokenize};
+use crate::ast::{Modifier, Name, Nested, Script, Span, Statement, Step, Yield, YieldKind};
+use crate::cursor::{Cursor, describe, is_word, tokenize};
 use crate::error::ParseError;
 use crate::extent::sql_end;
 
@@ -16,6 +16,7 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
     let tokens = tokenize(text)?;
     let mut p = Parser {
         cur: Cursor::new(tokens, text),
+        nested: Vec::new(),
     };
     let mut steps = Vec::new();
     loop {
@@ -43,6 +44,61 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
 
 pub(crate) struct Parser {
     pub(crate) cur: Cursor,
+    /// Nested statements found in the current step's SQL.
+    nested: Vec<Nested>,
+}
+
+/// Tokens after which SQL expects a table.
+fn takes_table(t: &Token) -> bool {
+    matches!(t, Token::Comma) || is_word(t, "FROM") || is_word(t, "JOIN")
+}
+
+/// True when `tokens` begin a FugueSQL statement that produces a dataframe
+/// and can be nested in SQL.
+fn starts_nested(tokens: &[TokenWithSpan]) -> bool {
+    let kw = |i: usize, k: &str| tokens.get(i).is_some_and(|t| is_word(&t.token, k));
+    let number = |i: usize| {
+        tokens
+            .get(i)
+            .is_some_and(|t| matches!(t.token, Token::Number(..)))
+    };
+    (kw(0, "CREATE") && tokens.get(1).is_some_and(|t| t.token == Token::LBracket))
+        || (kw(0, "DROP")
+            && ["COLUMNS", "COLUMN", "ROWS", "ROW"]
+                .iter()
+                .any(|k| kw(1, k)))
+        || (kw(0, "ALTER") && (kw(1, "COLUMNS") || kw(1, "COLUMN")))
+        || (kw(0, "RENAME") && (kw(1, "COLUMNS") || kw(1, "COLUMN")))
+        || (kw(0, "FILL") && (kw(1, "NULLS") || kw(1, "NULL")))
+        || (kw(0, "LOAD")
+            && tokens.get(1).is_some_and(|t| {
+                matches!(
+                    t.token,
+                    Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)
+                ) || ["CSV", "PARQUET", "JSON"]
+                    .iter()
+                    .any(|k| is_word(&t.token, k))
+            }))
+        || (kw(0, "TAKE") && number(1))
+        || (kw(0, "SAMPLE") && (number(1) || kw(1, "REPLACE")))
+}
+
+/// The index of the `)` that closes the `(` at `open`.
+fn matching_paren(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
+    let mut depth = 0i64;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// True when the cursor sits on something that begins a statement.
@@ -62,7 +118,9 @@ impl Parser {
         } else {
             None
         };
+        self.nested.clear();
         let statement = self.statement()?;
+        let nested = std::mem::take(&mut self.nested);
         let modifiers = self.modifiers()?;
         let yield_ = self.yield_clause()?;
         if matches!(statement, Statement::Previous) && modifiers.is_empty() && yield_.is_none() {
@@ -79,6 +137,7 @@ impl Parser {
             statement,
             modifiers,
             yield_,
+            nested,
             span: start.union(&self.cur.prev_span()),
         })
     }
@@ -164,7 +223,7 @@ impl Parser {
         let slice: Vec<TokenWithSpan> = self.cur.tokens()[start..end].to_vec();
         let fallback = slice.first().map(|t| t.span).unwrap_or_else(Span::empty);
         let end_span = self.cur.peek_at(end - start).span;
-        let mut tokens = slice;
+        let mut tokens = self.extract_nested(slice)?;
         tokens.push(TokenWithSpan::new(Token::EOF, end_span));
         let dialect = GenericDialect {};
         let mut parser = SqlParser::new(&dialect).with_tokens_with_locations(tokens);
@@ -183,6 +242,55 @@ impl Parser {
             sql::Statement::Query(q) => Statement::Query(q),
             other => Statement::Sql(Box::new(other)),
         })
+    }
+
+    /// Replaces each FugueSQL statement written in parentheses where a table
+    /// can be (`FROM (TAKE 1 ROW FROM t)`) by a table name, and records the
+    /// statement in `self.nested`.
+    fn extract_nested(
+        &mut self,
+        slice: Vec<TokenWithSpan>,
+    ) -> Result<Vec<TokenWithSpan>, ParseError> {
+        let mut out = Vec::with_capacity(slice.len());
+        let mut i = 0;
+        while i < slice.len() {
+            let nests = slice[i].token == Token::LParen
+                && i > 0
+                && takes_table(&slice[i - 1].token)
+                && starts_nested(&slice[i + 1..]);
+            if !nests {
+                out.push(slice[i].clone());
+                i += 1;
+                continue;
+            }
+            let close = matching_paren(&slice, i)
+                .ok_or_else(|| ParseError::new("this '(' is never closed", slice[i].span))?;
+            let span = slice[i].span.union(&slice[close].span);
+            let mut sub = Parser {
+                cur: Cursor::with_eof(slice[i + 1..close].to_vec(), slice[close].span),
+                nested: Vec::new(),
+            };
+            let statement = sub.statement()?;
+            if !sub.cur.at_end() {
+                let t = sub.cur.peek();
+                return Err(ParseError::new(
+                    format!(
+                        "unexpected {} in the nested statement, expected ')'",
+                        describe(&t.token)
+                    ),
+                    t.span,
+                ));
+            }
+            let name = format!("__fsql_nested_{}_{}__", span.start.line, span.start.column);
+            out.push(TokenWithSpan::new(Token::make_word(&name, None), span));
+            self.nested.push(Nested {
+                name,
+                statement,
+                span,
+            });
+            i = close + 1;
+        }
+        Ok(out)
     }
 
     fn modifiers(&mut self) -> Result<Vec<Modifier>, ParseError> {

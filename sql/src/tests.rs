@@ -241,3 +241,27 @@ fn display_round_trips() {
         round_trip(text);
     }
 }
+
+#[test]
+fn fugue_statements_nest_in_from() {
+    let st =
+        one("SELECT * FROM (TAKE 1 ROW FROM t PRESORT a DESC) AS x JOIN (LOAD 'f.csv') ON x.a = f");
+    assert_eq!(st.nested.len(), 2);
+    assert!(matches!(st.nested[0].statement, Statement::Take(_)));
+    assert!(matches!(st.nested[1].statement, Statement::Load(_)));
+    assert_eq!(st.nested[0].span.start.column, 15);
+    let Statement::Query(q) = &st.statement else {
+        panic!()
+    };
+    assert!(q.to_string().contains(&st.nested[0].name), "{q}");
+    round_trip("SELECT a FROM (DROP ROWS IF ANY NULLS FROM t) WHERE a > 1");
+    // A parenthesised subquery and a table named like a keyword stay SQL.
+    assert!(
+        one("SELECT * FROM (SELECT 1) AS s, sample")
+            .nested
+            .is_empty()
+    );
+    let (msg, line, col) = err("SELECT * FROM (TAKE 1 ROW FROM t x)");
+    assert!(msg.contains("nested statement"), "{msg}");
+    assert_eq!((line, col), (1, 34));
+}
