@@ -10,6 +10,7 @@ mod files;
 mod lower;
 pub mod output;
 pub mod session;
+mod sources;
 pub mod template;
 pub mod types;
 mod udf;

@@ -11,6 +11,7 @@ use fsql_sql::{Print, Span};
 use crate::error::{AtSpan, Error, Result};
 use crate::output::Printed;
 use crate::session::Session;
+use crate::sources;
 
 /// Rows PRINT shows when no count is given (FugueSQL's default).
 pub(crate) const DEFAULT_ROWS: u64 = 10;
@@ -43,8 +44,11 @@ pub(crate) async fn show(
     span: Span,
 ) -> Result<()> {
     let schema = Arc::new(df.schema().as_arrow().clone());
+    // Errors while reading data name the files the plan reads.
+    let plan = df.clone();
+    let read_error = |e| sources::name_files(e, &plan);
     let row_count = if rowcount {
-        Some(df.clone().count().await.at(span)?)
+        Some(df.clone().count().await.at(span).map_err(read_error)?)
     } else {
         None
     };
@@ -55,11 +59,12 @@ pub(crate) async fn show(
                 .at(span)?
                 .collect()
                 .await
-                .at(span)?;
+                .at(span)
+                .map_err(read_error)?;
             first_rows(batches, limit)
         }
         None => {
-            let batches = df.collect().await.at(span)?;
+            let batches = df.collect().await.at(span).map_err(read_error)?;
             let n = batches.iter().map(|b| b.num_rows()).sum();
             (batches, n, false)
         }

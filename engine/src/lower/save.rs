@@ -73,9 +73,19 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
     };
     let single = sv.single || appending_to_file;
     let tmp = files::temp_sibling(&target, "tmp");
-    if let Err(e) = write(to_write, &tmp, format, single, &partition_by, &opts, span).await {
+    if let Err(e) = write(
+        to_write.clone(),
+        &tmp,
+        format,
+        single,
+        &partition_by,
+        &opts,
+        span,
+    )
+    .await
+    {
         let _ = files::remove_any(&tmp);
-        return Err(e);
+        return Err(crate::sources::name_files(e, &to_write));
     }
     let placed = match (&existing, sv.mode) {
         (Some(m), SaveMode::Append) if m.is_dir() => files::move_files_into(&tmp, &target),
