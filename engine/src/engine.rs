@@ -53,6 +53,9 @@ impl Engine {
         let opts = config.options_mut();
         // FugueSQL (Spark) order: NULL is the smallest value.
         opts.sql_parser.default_null_ordering = "nulls_min".to_string();
+        // Names keep the case they are written in (FugueSQL on DuckDB/Spark);
+        // lower/case.rs matches unquoted names case-insensitively.
+        opts.sql_parser.enable_ident_normalization = false;
         // Keep source spans in plans so planning errors point into the script.
         opts.sql_parser.collect_spans = true;
         config

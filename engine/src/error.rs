@@ -90,7 +90,17 @@ fn clean_message(err: &DataFusionError) -> String {
     ] {
         msg = msg.strip_prefix(prefix).unwrap_or(msg);
     }
-    msg.to_string()
+    // DataFusion's advice to change a setting fsql fixes for its users.
+    let mut msg = msg.to_string();
+    if let Some(start) = msg.find("Column names are case sensitive.")
+        && let Some(len) = msg[start..].find("configuration.")
+    {
+        msg.replace_range(
+            start..start + len + "configuration.".len(),
+            "Quoted names must match exactly.",
+        );
+    }
+    msg
 }
 
 /// Adds the statement span to DataFusion results.

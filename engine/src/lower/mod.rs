@@ -2,6 +2,7 @@
 //! `DataFrame` (a lazy logical plan). Output statements (PRINT, SAVE) run
 //! their plan and return no dataframe.
 
+mod case;
 mod columns;
 mod create;
 mod load;

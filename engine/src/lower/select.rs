@@ -12,6 +12,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use fsql_sql::Span;
 
+use super::case;
 use crate::error::{AtSpan, Error, Result};
 use crate::session::Session;
 
@@ -52,13 +53,33 @@ pub(crate) async fn sql(
     }
 }
 
-async fn plan(s: &Session, stmt: SqlStatement, span: Span) -> Result<DataFrame> {
+async fn plan(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFrame> {
     let state = s.ctx.state();
-    let plan = state
-        .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
-        .await
-        .at(span)?;
+    case::fix_tables(&mut stmt, &table_names(s));
+    // Each retry fixes the case of one more column name (see case.rs).
+    let mut retries = 0;
+    let plan = loop {
+        let planned = state
+            .statement_to_plan(DfStatement::Statement(Box::new(stmt.clone())))
+            .await;
+        match planned {
+            Ok(plan) => break plan,
+            Err(e) if retries < 32 && case::fix_column(&mut stmt, &e) => retries += 1,
+            Err(e) => return Err(Error::datafusion(span, e)),
+        }
+    };
     s.ctx.execute_logical_plan(plan).await.at(span)
+}
+
+/// The tables of the default schema (bound dataframes and catalog tables).
+fn table_names(s: &Session) -> Vec<String> {
+    let options = s.ctx.copied_config();
+    let catalog = &options.options().catalog;
+    s.ctx
+        .catalog(&catalog.default_catalog)
+        .and_then(|c| c.schema(&catalog.default_schema))
+        .map(|schema| schema.table_names())
+        .unwrap_or_default()
 }
 
 /// A plain `SELECT` (not a set operation) with no FROM reads the previous
