@@ -87,11 +87,12 @@ impl Parser {
         let is_mode = |p: &Parser| {
             ["OVERWRITE", "APPEND", "TO"].iter().any(|k| p.cur.is_kw(k)) || p.at_partition_spec()
         };
-        let input = if !is_mode(self) && matches!(self.cur.peek().token, Token::Word(_)) {
-            Some(self.name("a dataframe name")?)
-        } else {
-            None
-        };
+        let input =
+            if !is_mode(self) && matches!(self.cur.peek().token, Token::Word(_) | Token::LParen) {
+                Some(self.dataframe("a dataframe name")?)
+            } else {
+                None
+            };
         let mut partition = self.partition_spec()?;
         let mode = if self.cur.eat_kw("OVERWRITE") {
             SaveMode::Overwrite
@@ -145,7 +146,7 @@ impl Parser {
             && !matches!(self.cur.peek_at(1).token, Token::Eq | Token::Assignment)
             && !crate::extent::is_statement_word(&self.cur.peek().token);
         let inputs = if explicit_from {
-            self.name_list("a dataframe name after FROM")?
+            self.dataframe_list("a dataframe name after FROM")?
         } else if bare_name {
             self.name_list("a dataframe name")?
         } else {

@@ -263,34 +263,73 @@ impl Parser {
                 i += 1;
                 continue;
             }
-            let close = matching_paren(&slice, i)
-                .ok_or_else(|| ParseError::new("this '(' is never closed", slice[i].span))?;
-            let span = slice[i].span.union(&slice[close].span);
-            let mut sub = Parser {
-                cur: Cursor::with_eof(slice[i + 1..close].to_vec(), slice[close].span),
-                nested: Vec::new(),
-            };
-            let statement = sub.statement()?;
-            if !sub.cur.at_end() {
-                let t = sub.cur.peek();
-                return Err(ParseError::new(
-                    format!(
-                        "unexpected {} in the nested statement, expected ')'",
-                        describe(&t.token)
-                    ),
-                    t.span,
-                ));
-            }
-            let name = format!("__fsql_nested_{}_{}__", span.start.line, span.start.column);
-            out.push(TokenWithSpan::new(Token::make_word(&name, None), span));
-            self.nested.push(Nested {
-                name,
-                statement,
-                span,
-            });
+            let (name, close) = self.nest(&slice, i)?;
+            out.push(TokenWithSpan::new(
+                Token::make_word(&name.value, None),
+                name.span,
+            ));
             i = close + 1;
         }
         Ok(out)
+    }
+
+    /// Parses the statement in the parentheses opening at `tokens[open]`,
+    /// records it in `self.nested` and returns the name it goes by and the
+    /// index of the closing parenthesis.
+    fn nest(&mut self, tokens: &[TokenWithSpan], open: usize) -> Result<(Name, usize), ParseError> {
+        let close = matching_paren(tokens, open)
+            .ok_or_else(|| ParseError::new("this '(' is never closed", tokens[open].span))?;
+        let span = tokens[open].span.union(&tokens[close].span);
+        let mut sub = Parser {
+            cur: Cursor::with_eof(tokens[open + 1..close].to_vec(), tokens[close].span),
+            nested: Vec::new(),
+        };
+        let statement = sub.statement()?;
+        if !sub.cur.at_end() {
+            let t = sub.cur.peek();
+            return Err(ParseError::new(
+                format!(
+                    "unexpected {} in the nested statement, expected ')'",
+                    describe(&t.token)
+                ),
+                t.span,
+            ));
+        }
+        if statement.is_output() || matches!(statement, Statement::Previous) {
+            return Err(ParseError::new(
+                "a nested statement must produce a dataframe",
+                tokens[open + 1].span,
+            ));
+        }
+        // Statements nested inside this one run first.
+        self.nested.append(&mut sub.nested);
+        let name = format!("__fsql_nested_{}_{}__", span.start.line, span.start.column);
+        self.nested.push(Nested {
+            name: name.clone(),
+            statement,
+            span,
+        });
+        let name = Name {
+            value: name,
+            quoted: false,
+            span,
+        };
+        Ok((name, close))
+    }
+
+    /// A dataframe a FugueSQL statement reads: a name, or a statement in
+    /// parentheses (`TAKE 1 ROW FROM (LOAD 'x.csv')`).
+    pub(crate) fn dataframe(&mut self, what: &str) -> Result<Name, ParseError> {
+        if !self.cur.is_token(&Token::LParen) {
+            return self.name(what);
+        }
+        let open = self.cur.pos();
+        let (name, close) = {
+            let tokens = self.cur.tokens().to_vec();
+            self.nest(&tokens, open)?
+        };
+        self.cur.set_pos(close + 1);
+        Ok(name)
     }
 
     fn modifiers(&mut self) -> Result<Vec<Modifier>, ParseError> {
@@ -362,6 +401,15 @@ impl Parser {
         }
     }
 
+    /// `a, (TAKE 1 ROW FROM b), c`: dataframes a statement reads.
+    pub(crate) fn dataframe_list(&mut self, what: &str) -> Result<Vec<Name>, ParseError> {
+        let mut out = vec![self.dataframe(what)?];
+        while self.cur.eat_token(&Token::Comma) {
+            out.push(self.dataframe(what)?);
+        }
+        Ok(out)
+    }
+
     /// `a, b, c`
     pub(crate) fn name_list(&mut self, what: &str) -> Result<Vec<Name>, ParseError> {
         let mut out = vec![self.name(what)?];
@@ -374,7 +422,7 @@ impl Parser {
     /// `FROM df` (optional): the input dataframe of a statement.
     pub(crate) fn input_clause(&mut self) -> Result<Option<Name>, ParseError> {
         if self.cur.eat_kw("FROM") {
-            Ok(Some(self.name("a dataframe name after FROM")?))
+            Ok(Some(self.dataframe("a dataframe name after FROM")?))
         } else {
             Ok(None)
         }

@@ -265,3 +265,20 @@ fn fugue_statements_nest_in_from() {
     assert!(msg.contains("nested statement"), "{msg}");
     assert_eq!((line, col), (1, 34));
 }
+
+#[test]
+fn fugue_statements_read_nested_statements() {
+    let st = one("TAKE 1 ROW FROM (DROP ROWS IF ANY NULLS FROM (LOAD 'x.csv')) PRESORT a");
+    assert_eq!(st.nested.len(), 2);
+    // Inner statements come first: they run first.
+    assert!(matches!(st.nested[0].statement, Statement::Load(_)));
+    assert!(matches!(st.nested[1].statement, Statement::DropRows(_)));
+    let Statement::Take(t) = &st.statement else {
+        panic!()
+    };
+    assert_eq!(t.input.as_ref().unwrap().value, st.nested[1].name);
+    round_trip("PRINT FROM (TAKE 1 ROW FROM t), u");
+    round_trip("SAVE (SAMPLE 2 ROWS SEED 1 FROM t) OVERWRITE 'p.parquet'");
+    let (msg, _, _) = err("TAKE 1 ROW FROM (PRINT t)");
+    assert!(msg.contains("must produce a dataframe"), "{msg}");
+}
