@@ -312,15 +312,13 @@ async fn scan(
         }
     };
     result.map_err(|e| {
-        let inner = Error::datafusion(span, e);
-        Error::at(
-            span,
-            format!(
-                "cannot load '{}': {}",
-                path.trim_end_matches('/'),
-                inner.message()
-            ),
-        )
+        let inner = Error::datafusion(span, e).message();
+        let why = if inner.starts_with("No files found") {
+            "no data files there (an empty folder, or a pattern that matches nothing)".to_string()
+        } else {
+            inner
+        };
+        Error::at(span, format!("cannot load '{}': {why}", path.trim_end_matches('/')))
     })
 }
 
