@@ -181,3 +181,29 @@ fn partitioned_save_round_trips_null_keys() {
         1
     );
 }
+
+#[test]
+fn file_named_paths_are_one_file_and_others_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for engine in Engine::ALL {
+        let file = dir.path().join(format!("{engine}.parquet"));
+        let folder = dir.path().join(format!("{engine}-parts"));
+        run(
+            engine,
+            &format!(
+                "x = SELECT value AS v FROM generate_series(1, 100)\n\
+                 SAVE x OVERWRITE '{}'\nSAVE x OVERWRITE PARQUET '{}'",
+                file.display(),
+                folder.display()
+            ),
+        )
+        .unwrap();
+        assert!(file.is_file(), "{}", file.display());
+        assert!(folder.is_dir(), "{}", folder.display());
+        assert_eq!(count(engine, &format!("LOAD '{}'", file.display())), 100);
+        assert_eq!(
+            count(engine, &format!("LOAD PARQUET '{}'", folder.display())),
+            100
+        );
+    }
+}

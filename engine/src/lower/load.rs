@@ -318,7 +318,10 @@ async fn scan(
         } else {
             inner
         };
-        Error::at(span, format!("cannot load '{}': {why}", path.trim_end_matches('/')))
+        Error::at(
+            span,
+            format!("cannot load '{}': {why}", path.trim_end_matches('/')),
+        )
     })
 }
 

@@ -2,8 +2,9 @@
 //!
 //! Every save writes to a temp sibling of the target first and moves it into
 //! place only when the write succeeded, so a failing SAVE leaves the old data
-//! untouched. Without SINGLE the target is a folder of part files (one per
-//! partition); PREPARTITION BY writes hive-style `key=value` folders, with
+//! untouched. A path with a data file extension ('out.csv') or SINGLE gets
+//! one file; other paths a folder of part files (one per partition);
+//! PREPARTITION BY writes hive-style `key=value` folders, with
 //! NULL keys as `__HIVE_DEFAULT_PARTITION__` (DataFusion alone would write
 //! them as `0` or an empty string).
 
@@ -71,7 +72,15 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
     } else {
         df.clone()
     };
-    let single = sv.single || appending_to_file;
+    // A path named like a file ('out.csv') gets one file, as FugueSQL's
+    // native and DuckDB engines write it; other paths get a folder of parts
+    // (SINGLE forces one file). An existing folder keeps growing as a folder.
+    let appending_to_dir =
+        sv.mode == SaveMode::Append && existing.as_ref().is_some_and(|m| m.is_dir());
+    let file_like = partition_by.is_empty()
+        && !appending_to_dir
+        && files::format_from_extension(&sv.path).is_some();
+    let single = sv.single || appending_to_file || file_like;
     let tmp = files::temp_sibling(&target, "tmp");
     if let Err(e) = write(
         to_write.clone(),
