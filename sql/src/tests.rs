@@ -89,7 +89,7 @@ fn load_forms() {
 
 #[test]
 fn save_forms() {
-    let st = one("SAVE t PREPARTITION BY a OVERWRITE PARQUET '/tmp/x' (compression='zstd')");
+    let st = one("SAVE t PREPARTITION BY a OVERWRITE PARQUET 'out/x' (compression='zstd')");
     let Statement::Save(s) = st.statement else {
         panic!()
     };

@@ -358,14 +358,16 @@ fn decode_partitions(df: DataFrame, source: &Source, span: Span) -> Result<DataF
         } else {
             DataType::Utf8
         };
-        let value = cast(ident(f.name()), t.clone());
-        let decoded = when(
-            ident(f.name()).eq(lit(NULL_PARTITION)),
-            lit(datafusion::common::ScalarValue::try_from(&t).at(span)?),
-        )
-        .otherwise(value)
-        .at(span)?;
-        exprs.push(decoded.alias(f.name()));
+        exprs.push(decode_partition_key(f.name(), &t).at(span)?);
     }
     df.select(exprs).at(span)
+}
+
+/// A partition column read back from folder names: the NULL marker becomes
+/// NULL, other values are cast to `t`.
+pub(crate) fn decode_partition_key(name: &str, t: &DataType) -> datafusion::common::Result<Expr> {
+    let null = datafusion::common::ScalarValue::try_from(t)?;
+    Ok(when(ident(name).eq(lit(NULL_PARTITION)), lit(null))
+        .otherwise(cast(ident(name), t.clone()))?
+        .alias(name))
 }

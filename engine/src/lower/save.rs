@@ -16,7 +16,7 @@ use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use fsql_sql::{FileFormat, Save, SaveMode, Span};
 
-use super::load::{ReadOptions, read_with_schema};
+use super::load::{ReadOptions, decode_partition_key, read_with_schema};
 use super::resolve_column;
 use crate::error::{AtSpan, Error, Result};
 use crate::files::{self, NULL_PARTITION};
@@ -212,13 +212,7 @@ async fn read_back(
         .iter()
         .map(|f| {
             if part_names.contains(&f.name()) {
-                let v = ident(f.name());
-                when(
-                    v.clone().eq(lit(NULL_PARTITION)),
-                    lit(datafusion::common::ScalarValue::try_from(f.data_type())?),
-                )
-                .otherwise(cast(v, f.data_type().clone()))
-                .map(|e| e.alias(f.name()))
+                decode_partition_key(f.name(), f.data_type())
             } else {
                 Ok(ident(f.name()))
             }
