@@ -46,6 +46,10 @@ pub enum OutputFormat {
     Table,
     /// A header line, then the rows; titles and notes go to stderr.
     Csv,
+    /// Like csv, separated by tabs.
+    Tsv,
+    /// Markdown tables.
+    Markdown,
     /// One JSON array of row objects per PRINT.
     Json,
 }

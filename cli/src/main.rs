@@ -1,6 +1,7 @@
 //! The `fsql` binary: `fsql run FILE`, `fsql -c 'script'`, scripts on stdin.
 
 mod args;
+mod repl;
 mod report;
 mod sinks;
 
@@ -22,11 +23,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (name, text) = match read_script(&cli) {
         Ok(Some(input)) => input,
-        Ok(None) => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            return ExitCode::from(2);
-        }
+        // No script and a terminal: the interactive REPL.
+        Ok(None) => return repl::run(cli.engine, cli.format, &cli.defines),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -48,7 +46,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {
     let format = cli.format;
-    let mut session = Session::with_sink(cli.engine, sinks::for_format(format));
+    let mut session = Session::with_sink(
+        cli.engine,
+        sinks::for_format(format, sinks::Output::stdout()),
+    );
     for (k, v) in &cli.defines {
         session.set_variable(k.clone(), v.clone());
     }

@@ -1,10 +1,12 @@
 //! How PRINT output is written: boxed tables (comfy-table) with types and row
-//! counts, or machine-readable CSV / JSON on stdout with titles and notes on
-//! stderr, so `fsql run x.fsql --format csv > out.csv` is clean.
+//! counts, markdown tables, or machine-readable CSV / TSV / JSON with titles
+//! and notes on stderr, so `fsql run x.fsql --format csv > out.csv` is clean.
+//! Output goes to stdout, or to a file (`\o FILE` in the REPL).
 
 use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::presets::{ASCII_MARKDOWN, UTF8_FULL_CONDENSED};
 use comfy_table::{Cell, ContentArrangement, Table};
 use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
 use datafusion::arrow::json::{ArrayWriter, WriterBuilder as JsonWriterBuilder};
@@ -14,17 +16,53 @@ use fsql_engine::{Printed, Session, Sink};
 
 use crate::args::OutputFormat;
 
-pub fn for_format(format: OutputFormat) -> Box<dyn Sink> {
+/// Where results are written; cheap to clone, shared by the sinks.
+#[derive(Clone)]
+pub struct Output(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Output {
+    pub fn stdout() -> Self {
+        Self(Arc::new(Mutex::new(Box::new(std::io::stdout()))))
+    }
+
+    pub fn file(file: std::fs::File) -> Self {
+        Self(Arc::new(Mutex::new(Box::new(std::io::BufWriter::new(
+            file,
+        )))))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Box<dyn Write + Send>> {
+        // A panic while printing cannot leave the writer half-borrowed in a
+        // way that matters; keep printing.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub fn for_format(format: OutputFormat, out: Output) -> Box<dyn Sink> {
     match format {
-        OutputFormat::Table => Box::new(TableSink),
-        OutputFormat::Csv => Box::new(CsvSink),
-        OutputFormat::Json => Box::new(JsonSink),
+        OutputFormat::Table => Box::new(TableSink {
+            out,
+            markdown: false,
+        }),
+        OutputFormat::Markdown => Box::new(TableSink {
+            out,
+            markdown: true,
+        }),
+        OutputFormat::Csv => Box::new(CsvSink {
+            out,
+            delimiter: b',',
+        }),
+        OutputFormat::Tsv => Box::new(CsvSink {
+            out,
+            delimiter: b'\t',
+        }),
+        OutputFormat::Json => Box::new(JsonSink { out }),
     }
 }
 
 /// Shows the session's last dataframe (at most `rows` rows).
 pub async fn print_last(session: &mut Session, rows: Option<u64>) -> fsql_engine::Result<()> {
-    session.print_last(rows).await
+    session.print_last(rows, false).await
 }
 
 fn note(p: &Printed) -> String {
@@ -43,24 +81,35 @@ fn note(p: &Printed) -> String {
     }
 }
 
-struct TableSink;
+struct TableSink {
+    out: Output,
+    markdown: bool,
+}
 
 impl Sink for TableSink {
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
-        let mut out = std::io::stdout().lock();
+        let mut out = self.out.lock();
         if let Some(t) = &p.title {
             writeln!(out, "{t}")?;
         }
         let mut table = Table::new();
-        table
-            .load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        table.set_header(
-            p.schema
-                .fields()
-                .iter()
-                .map(|f| Cell::new(format!("{}\n{}", f.name(), fugue_name(f.data_type())))),
-        );
+        if self.markdown {
+            table.load_preset(ASCII_MARKDOWN);
+            table.set_header(p.schema.fields().iter().map(|f| Cell::new(f.name())));
+        } else {
+            table.load_preset(UTF8_FULL_CONDENSED);
+            // Fit the terminal's width, unless it reports none worth using
+            // (e.g. a pseudo-terminal without a size).
+            if table.width().is_none_or(|w| w >= 40) {
+                table.set_content_arrangement(ContentArrangement::Dynamic);
+            }
+            table.set_header(
+                p.schema
+                    .fields()
+                    .iter()
+                    .map(|f| Cell::new(format!("{}\n{}", f.name(), fugue_name(f.data_type())))),
+            );
+        }
         let options = FormatOptions::default().with_null("NULL");
         for batch in &p.batches {
             let formatters: Vec<ArrayFormatter> = batch
@@ -79,24 +128,30 @@ impl Sink for TableSink {
     }
 }
 
-struct CsvSink;
+struct CsvSink {
+    out: Output,
+    delimiter: u8,
+}
 
 impl Sink for CsvSink {
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
         if let Some(t) = &p.title {
             eprintln!("{t}");
         }
-        let mut out = std::io::stdout().lock();
-        let mut writer = CsvWriterBuilder::new().with_header(true).build(&mut out);
+        let mut out = self.out.lock();
+        let mut writer = CsvWriterBuilder::new()
+            .with_header(true)
+            .with_delimiter(self.delimiter)
+            .build(&mut *out);
         if p.batches.is_empty() {
+            drop(writer);
             let names: Vec<&str> = p
                 .schema
                 .fields()
                 .iter()
                 .map(|f| f.name().as_str())
                 .collect();
-            drop(writer);
-            writeln!(out, "{}", names.join(","))?;
+            writeln!(out, "{}", names.join(&(self.delimiter as char).to_string()))?;
         } else {
             for b in &p.batches {
                 writer.write(b).map_err(std::io::Error::other)?;
@@ -110,17 +165,19 @@ impl Sink for CsvSink {
     }
 }
 
-struct JsonSink;
+struct JsonSink {
+    out: Output,
+}
 
 impl Sink for JsonSink {
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
         if let Some(t) = &p.title {
             eprintln!("{t}");
         }
-        let mut out = std::io::stdout().lock();
+        let mut out = self.out.lock();
         let mut writer: ArrayWriter<_> = JsonWriterBuilder::new()
             .with_explicit_nulls(true)
-            .build(&mut out);
+            .build(&mut *out);
         for b in &p.batches {
             writer.write(b).map_err(std::io::Error::other)?;
         }

@@ -9,6 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
 
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
@@ -99,10 +102,93 @@ impl Session {
 
     /// Shows the previous dataframe through the sink, like `PRINT` but with
     /// `rows` rows at most (all rows when None).
-    pub async fn print_last(&mut self, rows: Option<u64>) -> Result<()> {
+    /// With `rowcount`, the total number of rows is counted too.
+    pub async fn print_last(&mut self, rows: Option<u64>, rowcount: bool) -> Result<()> {
         let span = self.last_span;
         let df = self.input(None, span).await?;
-        lower::print::show(self, df, rows.map(|r| r as usize), None, false, span).await
+        lower::print::show(self, df, rows.map(|r| r as usize), None, rowcount, span).await
+    }
+
+    /// Shows the plan (logical and physical) of the previous dataframe.
+    pub async fn explain_last(&mut self) -> Result<()> {
+        let span = self.last_span;
+        let df = self.input(None, span).await?;
+        let plan = df.explain(false, false).at(span)?;
+        lower::print::show(self, plan, None, None, false, span).await
+    }
+
+    /// Sends later PRINT output to `sink`.
+    pub fn set_sink(&mut self, sink: Box<dyn Sink>) {
+        self.sink = sink;
+    }
+
+    /// Moves the session to another engine. Bound dataframes, catalog tables
+    /// and the previous dataframe come along (their plans move to the new
+    /// context).
+    pub async fn set_engine(&mut self, engine: Engine) -> Result<()> {
+        if engine == self.engine {
+            return Ok(());
+        }
+        let span = Span::empty();
+        let ctx = engine.context();
+        let state = ctx.state();
+        let moved = |df: &DataFrame| DataFrame::new(state.clone(), df.logical_plan().clone());
+        for name in self.table_names() {
+            if self.frames.contains_key(&name) {
+                continue;
+            }
+            let provider = self
+                .ctx
+                .table_provider(TableReference::bare(name.clone()))
+                .await
+                .at(span)?;
+            ctx.register_table(TableReference::bare(name), provider)
+                .at(span)?;
+        }
+        for (name, df) in self.frames.iter_mut() {
+            *df = moved(df);
+            ctx.register_table(TableReference::bare(name.clone()), df.clone().into_view())
+                .at(span)?;
+        }
+        self.last = self.last.as_ref().map(moved);
+        self.ctx = ctx;
+        self.engine = engine;
+        Ok(())
+    }
+
+    /// Names scripts can refer to, with their schemas: bound dataframes and
+    /// catalog tables (fsql's internal names left out), sorted by name.
+    pub async fn relations(&self) -> Vec<(String, SchemaRef)> {
+        let mut out: Vec<(String, SchemaRef)> = self
+            .frames
+            .iter()
+            .map(|(name, df)| (name.clone(), Arc::new(df.schema().as_arrow().clone())))
+            .collect();
+        for name in self.table_names() {
+            if name.starts_with("__fsql") || self.frames.contains_key(&name) {
+                continue;
+            }
+            if let Ok(provider) = self
+                .ctx
+                .table_provider(TableReference::bare(name.clone()))
+                .await
+            {
+                out.push((name, provider.schema()));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Tables of the default schema.
+    pub(crate) fn table_names(&self) -> Vec<String> {
+        let options = self.ctx.copied_config();
+        let catalog = &options.options().catalog;
+        self.ctx
+            .catalog(&catalog.default_catalog)
+            .and_then(|c| c.schema(&catalog.default_schema))
+            .map(|schema| schema.table_names())
+            .unwrap_or_default()
     }
 
     /// Renders `text` as a template, parses it and runs it.

@@ -55,7 +55,7 @@ pub(crate) async fn sql(
 
 async fn plan(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFrame> {
     let state = s.ctx.state();
-    case::fix_tables(&mut stmt, &table_names(s));
+    case::fix_tables(&mut stmt, &s.table_names());
     // Each retry fixes the case of one more column name (see case.rs).
     let mut retries = 0;
     let plan = loop {
@@ -69,17 +69,6 @@ async fn plan(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFra
         }
     };
     s.ctx.execute_logical_plan(plan).await.at(span)
-}
-
-/// The tables of the default schema (bound dataframes and catalog tables).
-fn table_names(s: &Session) -> Vec<String> {
-    let options = s.ctx.copied_config();
-    let catalog = &options.options().catalog;
-    s.ctx
-        .catalog(&catalog.default_catalog)
-        .and_then(|c| c.schema(&catalog.default_schema))
-        .map(|schema| schema.table_names())
-        .unwrap_or_default()
 }
 
 /// A plain `SELECT` (not a set operation) with no FROM reads the previous

@@ -1,0 +1,104 @@
+//! The REPL in a real pseudo-terminal (rexpect): multi-line input, the
+//! session kept between inputs, completion, a meta-command, an error
+//! followed by a good query, Ctrl-C cancelling a long query, Ctrl-D.
+//! Every wait is bounded by rexpect's timeout.
+
+use std::process::Command;
+
+use rexpect::session::{PtySession, spawn_command};
+
+const TIMEOUT_MS: u64 = 30_000;
+
+fn start(home: &std::path::Path) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fsql"));
+    cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env_remove("FSQL_ENGINE")
+        .env_remove("FSQL_HISTORY");
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("start fsql in a pty");
+    p.exp_string("fsql> ").expect("first prompt");
+    p
+}
+
+#[test]
+fn multi_line_input_and_names_persist() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = start(home.path());
+    p.send_line("a = CREATE [[1,\"x\"],[2,\"y\"]]").unwrap();
+    p.send_line("    SCHEMA id:int,name:str;").unwrap();
+    p.exp_string("2 rows").unwrap();
+    p.send_line("SELECT name FROM a").unwrap();
+    p.send_line("WHERE id = 2;").unwrap();
+    p.exp_string("1 row").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("\\d a").unwrap();
+    p.exp_string("id").unwrap();
+    p.exp_string("int").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+    // History was saved.
+    let history = std::fs::read_to_string(home.path().join(".fsql_history")).unwrap();
+    assert!(history.contains("SELECT name FROM a"), "{history}");
+}
+
+#[test]
+fn error_then_good_query_and_meta_commands() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = start(home.path());
+    p.send_line("SELECT nope FROM nowhere;").unwrap();
+    p.exp_string("not found").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("\\format csv").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("SELECT 40 + 2 AS answer;").unwrap();
+    p.exp_string("answer").unwrap();
+    p.exp_string("42").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("\\engine local").unwrap();
+    p.exp_string("engine: local").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("\\nope").unwrap();
+    p.exp_string("unknown command").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn tab_completes_keywords_and_names() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = start(home.path());
+    p.send_line("sales_by_region = SELECT 1 AS amount;")
+        .unwrap();
+    p.exp_string("1 row").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    // "SEL<tab> amo<tab> FROM sales_b<tab>;" completes to a query that runs.
+    p.send("SEL\t").unwrap();
+    p.send(" amo\t").unwrap();
+    p.send(" FROM sales_b\t").unwrap();
+    p.send_line(";").unwrap();
+    p.exp_string("amount").unwrap();
+    p.exp_string("1 row").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn ctrl_c_cancels_a_long_query_and_keeps_the_session() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = start(home.path());
+    p.send_line("keep = SELECT 7 AS n;").unwrap();
+    p.exp_string("1 row").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("SELECT COUNT(*) FROM generate_series(1, 100000000000);")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("SELECT n * 6 AS m FROM keep;").unwrap();
+    p.exp_string("42").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}
