@@ -144,3 +144,28 @@ fn bad_engine_is_rejected() {
         .failure()
         .stderr(predicate::str::contains("unknown engine 'spark'"));
 }
+
+#[test]
+fn piped_script_without_arguments_runs_it() {
+    // Not a terminal: `fsql < script.fsql` runs the script instead of the REPL.
+    fsql()
+        .args(["--format", "csv"])
+        .write_stdin("SELECT 2 AS two;\nPRINT")
+        .assert()
+        .success()
+        .stdout("two\n2\n");
+}
+
+#[test]
+fn tsv_and_markdown_formats() {
+    fsql()
+        .args(["--format", "tsv", "-c", "SELECT 1 AS a, 'x' AS b"])
+        .assert()
+        .success()
+        .stdout("a\tb\n1\tx\n");
+    fsql()
+        .args(["--format", "markdown", "-c", "SELECT 1 AS a"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| a |").and(predicate::str::contains("| 1 |")));
+}

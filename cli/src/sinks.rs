@@ -13,28 +13,52 @@ use datafusion::arrow::json::{ArrayWriter, WriterBuilder as JsonWriterBuilder};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use fsql_engine::types::fugue_name;
 use fsql_engine::{Printed, Session, Sink};
+use indicatif::ProgressBar;
 
 use crate::args::OutputFormat;
 
-/// Where results are written; cheap to clone, shared by the sinks.
+/// Where results are written; cheap to clone, shared by the sinks. A
+/// progress spinner registered here is cleared before anything is written,
+/// so it never mixes with results.
 #[derive(Clone)]
-pub struct Output(Arc<Mutex<Box<dyn Write + Send>>>);
+pub struct Output {
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    progress: Arc<Mutex<Option<ProgressBar>>>,
+}
 
 impl Output {
     pub fn stdout() -> Self {
-        Self(Arc::new(Mutex::new(Box::new(std::io::stdout()))))
+        Self::new(Box::new(std::io::stdout()))
     }
 
     pub fn file(file: std::fs::File) -> Self {
-        Self(Arc::new(Mutex::new(Box::new(std::io::BufWriter::new(
-            file,
-        )))))
+        Self::new(Box::new(std::io::BufWriter::new(file)))
+    }
+
+    fn new(writer: Box<dyn Write + Send>) -> Self {
+        Self {
+            writer: Arc::new(Mutex::new(writer)),
+            progress: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The spinner to clear when output starts (None: no spinner).
+    pub fn set_progress(&self, bar: Option<ProgressBar>) {
+        *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = bar;
     }
 
     fn lock(&self) -> MutexGuard<'_, Box<dyn Write + Send>> {
+        if let Some(bar) = self
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            bar.finish_and_clear();
+        }
         // A panic while printing cannot leave the writer half-borrowed in a
         // way that matters; keep printing.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -135,10 +159,10 @@ struct CsvSink {
 
 impl Sink for CsvSink {
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
+        let mut out = self.out.lock();
         if let Some(t) = &p.title {
             eprintln!("{t}");
         }
-        let mut out = self.out.lock();
         let mut writer = CsvWriterBuilder::new()
             .with_header(true)
             .with_delimiter(self.delimiter)
@@ -171,10 +195,10 @@ struct JsonSink {
 
 impl Sink for JsonSink {
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
+        let mut out = self.out.lock();
         if let Some(t) = &p.title {
             eprintln!("{t}");
         }
-        let mut out = self.out.lock();
         let mut writer: ArrayWriter<_> = JsonWriterBuilder::new()
             .with_explicit_nulls(true)
             .build(&mut *out);

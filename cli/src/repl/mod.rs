@@ -122,34 +122,49 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// A spinner on stderr that appears only when a query runs longer than half
-/// a second, and only on a terminal.
-struct Spinner(Option<ProgressBar>, Option<tokio::task::JoinHandle<()>>);
+/// a second, only on a terminal, and goes away when output starts.
+struct Spinner {
+    bar: Option<ProgressBar>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    output: Output,
+}
 
 impl Spinner {
-    fn start(runtime: &tokio::runtime::Runtime) -> Self {
+    fn start(runtime: &tokio::runtime::Runtime, output: &Output) -> Self {
+        let mut spinner = Self {
+            bar: None,
+            task: None,
+            output: output.clone(),
+        };
         if !std::io::stderr().is_terminal() {
-            return Self(None, None);
+            return spinner;
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        output.set_progress(Some(bar.clone()));
         let shown = bar.clone();
-        let task = runtime.spawn(async move {
+        spinner.task = Some(runtime.spawn(async move {
             tokio::time::sleep(Duration::from_millis(500)).await;
+            if shown.is_finished() {
+                return;
+            }
             shown.set_draw_target(ProgressDrawTarget::stderr());
             shown.set_message("running (Ctrl-C cancels)");
             shown.enable_steady_tick(Duration::from_millis(120));
-        });
-        Self(Some(bar), Some(task))
+        }));
+        spinner.bar = Some(bar);
+        spinner
     }
 }
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        if let Some(task) = self.1.take() {
+        if let Some(task) = self.task.take() {
             task.abort();
         }
-        if let Some(bar) = self.0.take() {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        self.output.set_progress(None);
     }
 }
 
@@ -173,7 +188,7 @@ impl Repl {
                 return;
             }
         };
-        let spinner = Spinner::start(&self.runtime);
+        let spinner = Spinner::start(&self.runtime, &self.output);
         let Repl {
             session,
             runtime,
