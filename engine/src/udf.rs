@@ -3,22 +3,96 @@
 //! `fsql_row_hash(seed, c1, c2, ...)`: a 64-bit hash of the row's values that
 //! depends only on the values and the seed — not on partitioning, batch size
 //! or engine — so SAMPLE picks the same rows everywhere.
+//!
+//! `fsql_checked_cast(try_cast(x AS t), x, 'x', 't')`: passes the cast values
+//! through, and fails naming the column and the value when a non-NULL value
+//! did not cast (ALTER COLUMNS and LOAD ... COLUMNS use it: a bad cast is an
+//! error, not NULL, and the error says where).
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, UInt64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ident, lit, try_cast,
 };
 use datafusion::prelude::SessionContext;
 
+use crate::types::fugue_name;
+
 pub(crate) const ROW_HASH: &str = "fsql_row_hash";
+pub(crate) const CHECKED_CAST: &str = "fsql_checked_cast";
 
 pub(crate) fn register_all(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(RowHash::new()));
+    ctx.register_udf(ScalarUDF::from(CheckedCast::new()));
+}
+
+/// `column` cast to `t`; a value that does not cast is an error naming the
+/// column and the value.
+pub(crate) fn checked_cast(column: &str, t: &DataType) -> Expr {
+    ScalarUDF::from(CheckedCast::new()).call(vec![
+        try_cast(ident(column), t.clone()),
+        ident(column),
+        lit(column),
+        lit(fugue_name(t)),
+    ])
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CheckedCast {
+    signature: Signature,
+}
+
+impl CheckedCast {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(4, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for CheckedCast {
+    fn name(&self) -> &str {
+        CHECKED_CAST
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types[0].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let [cast, original, column, ty] = args.args.as_slice() else {
+            return exec_err!("{CHECKED_CAST} takes 4 arguments");
+        };
+        let text = |v: &ColumnarValue| match v {
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some(s))) => s.clone(),
+            other => format!("{other:?}"),
+        };
+        let cast_array = cast.to_array(n)?;
+        let original_array = original.to_array(n)?;
+        if let Some(i) = (0..n).find(|&i| cast_array.is_null(i) && !original_array.is_null(i)) {
+            let options = FormatOptions::default();
+            let value = ArrayFormatter::try_new(original_array.as_ref(), &options)?
+                .value(i)
+                .to_string();
+            return exec_err!(
+                "cannot cast '{value}' in column '{}' to {}",
+                text(column),
+                text(ty)
+            );
+        }
+        Ok(cast.clone())
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

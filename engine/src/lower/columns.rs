@@ -15,6 +15,7 @@ use super::resolve_column;
 use crate::error::{AtSpan, Error, Result};
 use crate::session::Session;
 use crate::types::{fugue_name, to_arrow};
+use crate::udf::checked_cast;
 
 pub(crate) async fn drop_columns(s: &Session, d: &DropColumns, span: Span) -> Result<DataFrame> {
     let df = s.input(d.input.as_ref(), span).await?;
@@ -169,7 +170,7 @@ pub(crate) async fn alter_columns(s: &Session, a: &AlterColumns, span: Span) -> 
             Some(t) if f.data_type().is_floating() && is_string(t) => {
                 float_to_str(f.name(), t).at(span)?.alias(f.name())
             }
-            Some(t) if t != f.data_type() => cast(ident(f.name()), t.clone()).alias(f.name()),
+            Some(t) if t != f.data_type() => checked_cast(f.name(), t).alias(f.name()),
             _ => ident(f.name()),
         });
     }

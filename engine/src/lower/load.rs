@@ -57,7 +57,7 @@ pub(crate) async fn load(s: &Session, l: &Load, span: Span) -> Result<DataFrame>
             for f in &schema.fields {
                 let col = resolve_column(df.schema(), &f.name)?;
                 let t = crate::types::to_arrow(&f.ty);
-                exprs.push(cast(ident(col), t).alias(&f.name.value));
+                exprs.push(crate::udf::checked_cast(&col, &t).alias(&f.name.value));
             }
             df.select(exprs).at(span)
         }
