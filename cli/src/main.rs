@@ -21,10 +21,8 @@ fn main() -> ExitCode {
     install_panic_hook();
     init_logging();
     let cli = Cli::parse();
-    let (name, text) = match read_script(&cli) {
-        Ok(Some(input)) => input,
-        // No script and a terminal: the interactive REPL.
-        Ok(None) => return repl::run(cli.engine, cli.format, &cli.defines),
+    let script = match read_script(&cli) {
+        Ok(script) => script,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -40,8 +38,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let show_result = cli.command_text.is_some();
-    runtime.block_on(run(&cli, &name, &text, show_result))
+    match script {
+        Some((name, text)) => {
+            let show_result = cli.command_text.is_some();
+            runtime.block_on(run(&cli, &name, &text, show_result))
+        }
+        // No script and a terminal: the interactive REPL.
+        None => repl::run(runtime, cli.engine, cli.format, &cli.defines),
+    }
 }
 
 async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {

@@ -41,17 +41,12 @@ struct Repl {
 }
 
 /// Runs the REPL until `\q` or Ctrl-D.
-pub fn run(engine: Engine, format: OutputFormat, defines: &[(String, String)]) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+pub fn run(
+    runtime: tokio::runtime::Runtime,
+    engine: Engine,
+    format: OutputFormat,
+    defines: &[(String, String)],
+) -> ExitCode {
     let output = Output::stdout();
     let names = Arc::new(Mutex::new(Names::default()));
     let mut repl = Repl {
