@@ -29,6 +29,7 @@ fn multi_line_input_and_names_persist() {
     p.send_line("a = CREATE [[1,\"x\"],[2,\"y\"]]").unwrap();
     p.send_line("    SCHEMA id:int,name:str;").unwrap();
     p.exp_string("2 rows").unwrap();
+    p.exp_string("fsql> ").unwrap();
     p.send_line("SELECT name FROM a").unwrap();
     p.send_line("WHERE id = 2;").unwrap();
     p.exp_string("1 row").unwrap();
@@ -56,11 +57,18 @@ fn error_then_good_query_and_meta_commands() {
     p.exp_string("answer").unwrap();
     p.exp_string("42").unwrap();
     p.exp_string("fsql> ").unwrap();
+    p.send_line("k = SELECT 5 AS v;").unwrap();
+    p.exp_string("fsql> ").unwrap();
     p.send_line("\\engine local").unwrap();
     p.exp_string("engine: local").unwrap();
     p.exp_string("fsql> ").unwrap();
+    // Dataframes move to the new engine.
+    p.send_line("SELECT v * 3 AS w FROM k;").unwrap();
+    p.exp_string("15").unwrap();
+    p.exp_string("fsql> ").unwrap();
     p.send_line("\\nope").unwrap();
     p.exp_string("unknown command").unwrap();
+    p.exp_string("fsql> ").unwrap();
     p.send_line("\\q").unwrap();
     p.exp_eof().unwrap();
 }
@@ -80,6 +88,7 @@ fn tab_completes_keywords_and_names() {
     p.send_line(";").unwrap();
     p.exp_string("amount").unwrap();
     p.exp_string("1 row").unwrap();
+    p.exp_string("fsql> ").unwrap();
     p.send_line("\\q").unwrap();
     p.exp_eof().unwrap();
 }
@@ -99,6 +108,7 @@ fn ctrl_c_cancels_a_long_query_and_keeps_the_session() {
     p.exp_string("fsql> ").unwrap();
     p.send_line("SELECT n * 6 AS m FROM keep;").unwrap();
     p.exp_string("42").unwrap();
+    p.exp_string("fsql> ").unwrap();
     p.send_line("\\q").unwrap();
     p.exp_eof().unwrap();
 }
