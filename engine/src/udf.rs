@@ -4,10 +4,11 @@
 //! depends only on the values and the seed — not on partitioning, batch size
 //! or engine — so SAMPLE picks the same rows everywhere.
 //!
-//! `fsql_checked_cast(try_cast(x AS t), x, 'x', 't')`: passes the cast values
-//! through, and fails naming the column and the value when a non-NULL value
-//! did not cast (ALTER COLUMNS and LOAD ... COLUMNS use it: a bad cast is an
-//! error, not NULL, and the error says where).
+//! `fsql_checked_cast(try_cast(x AS t), x, 'x', 't', 'origin')`: passes the
+//! cast values through, and fails naming the column, the value and the
+//! statement that asked for the cast when a non-NULL value did not cast
+//! (ALTER COLUMNS and LOAD ... COLUMNS use it: a bad cast is an error, not
+//! NULL, and since plans run lazily the error says where the cast came from).
 
 use std::sync::Arc;
 
@@ -33,13 +34,14 @@ pub(crate) fn register_all(ctx: &SessionContext) {
 }
 
 /// `column` cast to `t`; a value that does not cast is an error naming the
-/// column and the value.
-pub(crate) fn checked_cast(column: &str, t: &DataType) -> Expr {
+/// column, the value and `origin` (the statement and its place).
+pub(crate) fn checked_cast(column: &str, t: &DataType, origin: &str) -> Expr {
     ScalarUDF::from(CheckedCast::new()).call(vec![
         try_cast(ident(column), t.clone()),
         ident(column),
         lit(column),
         lit(fugue_name(t)),
+        lit(origin),
     ])
 }
 
@@ -51,7 +53,7 @@ pub(crate) struct CheckedCast {
 impl CheckedCast {
     fn new() -> Self {
         Self {
-            signature: Signature::any(4, Volatility::Immutable),
+            signature: Signature::any(5, Volatility::Immutable),
         }
     }
 }
@@ -71,8 +73,8 @@ impl ScalarUDFImpl for CheckedCast {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let [cast, original, column, ty] = args.args.as_slice() else {
-            return exec_err!("{CHECKED_CAST} takes 4 arguments");
+        let [cast, original, column, ty, origin] = args.args.as_slice() else {
+            return exec_err!("{CHECKED_CAST} takes 5 arguments");
         };
         let text = |v: &ColumnarValue| match v {
             ColumnarValue::Scalar(ScalarValue::Utf8(Some(s))) => s.clone(),
@@ -86,9 +88,10 @@ impl ScalarUDFImpl for CheckedCast {
                 .value(i)
                 .to_string();
             return exec_err!(
-                "cannot cast '{value}' in column '{}' to {}",
+                "cannot cast '{value}' in column '{}' to {} ({})",
                 text(column),
-                text(ty)
+                text(ty),
+                text(origin)
             );
         }
         Ok(cast.clone())

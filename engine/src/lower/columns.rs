@@ -164,13 +164,14 @@ pub(crate) async fn alter_columns(s: &Session, a: &AlterColumns, span: Span) -> 
         let col = resolve_column(df.schema(), &field.name)?;
         types.insert(col, to_arrow(&field.ty));
     }
+    let origin = format!("ALTER COLUMNS at {}:{}", span.start.line, span.start.column);
     let mut exprs: Vec<Expr> = Vec::new();
     for f in df.schema().fields() {
         exprs.push(match types.get(f.name()) {
             Some(t) if f.data_type().is_floating() && is_string(t) => {
                 float_to_str(f.name(), t).at(span)?.alias(f.name())
             }
-            Some(t) if t != f.data_type() => checked_cast(f.name(), t).alias(f.name()),
+            Some(t) if t != f.data_type() => checked_cast(f.name(), t, &origin).alias(f.name()),
             _ => ident(f.name()),
         });
     }

@@ -57,7 +57,8 @@ pub(crate) async fn load(s: &Session, l: &Load, span: Span) -> Result<DataFrame>
             for f in &schema.fields {
                 let col = resolve_column(df.schema(), &f.name)?;
                 let t = crate::types::to_arrow(&f.ty);
-                exprs.push(crate::udf::checked_cast(&col, &t).alias(&f.name.value));
+                let origin = format!("LOAD at {}:{}", span.start.line, span.start.column);
+                exprs.push(crate::udf::checked_cast(&col, &t, &origin).alias(&f.name.value));
             }
             df.select(exprs).at(span)
         }
