@@ -37,22 +37,48 @@ pub(crate) fn fix_tables(stmt: &mut Statement, tables: &[String]) {
 }
 
 /// When `err` says columns are not found and exactly one valid field has
-/// such a name in another case, rewrites the unquoted identifiers that name
-/// them and returns true (plan again).
+/// such a name (and qualifier) in another case, rewrites the unquoted
+/// identifiers that name them and returns true (plan again).
 pub(crate) fn fix_column(stmt: &mut Statement, err: &DataFusionError) -> bool {
     let mut missing = Vec::new();
     fields_not_found(err, &mut missing);
     let mut changed = false;
     for (field, valid) in missing {
+        let qualifier = field.relation.as_ref().map(|r| r.table().to_string());
         let Some(name) = unique_match(&field.name, valid.iter().map(|c| c.name.as_str())) else {
             continue;
         };
+        // The qualifier's spelling, when the query wrote one.
+        let table = match &qualifier {
+            Some(q) => {
+                let tables = valid
+                    .iter()
+                    .filter(|c| c.name == name)
+                    .filter_map(|c| c.relation.as_ref().map(|r| r.table()));
+                match unique_match(q, tables) {
+                    Some(t) => Some(t.to_string()),
+                    None => continue,
+                }
+            }
+            None => None,
+        };
         let _ = visit_expressions_mut(stmt, |e| {
             match e {
-                Expr::Identifier(id) => changed |= fix_ident(id, &field.name, name),
+                Expr::Identifier(id) if qualifier.is_none() => {
+                    changed |= fix_ident(id, &field.name, name)
+                }
                 Expr::CompoundIdentifier(parts) => {
-                    if let Some(last) = parts.last_mut() {
-                        changed |= fix_ident(last, &field.name, name);
+                    let n = parts.len();
+                    let qualified_as_missing = match (&qualifier, n) {
+                        (Some(q), 2..) => parts[n - 2].value == *q,
+                        (None, _) => true,
+                        _ => false,
+                    };
+                    if qualified_as_missing && parts[n - 1].value == field.name {
+                        changed |= fix_ident(&mut parts[n - 1], &field.name, name);
+                        if let (Some(q), Some(t)) = (&qualifier, &table) {
+                            changed |= fix_ident(&mut parts[n - 2], q, t);
+                        }
                     }
                 }
                 _ => {}
