@@ -333,11 +333,21 @@ impl Session {
         match m {
             // An in-memory table has exact statistics, so DataFusion's join
             // selection broadcasts it (CollectLeft) when it is small enough.
-            Modifier::Persist | Modifier::Broadcast => df.cache().await.at(span),
+            // Both run the plan now: errors reading data name the files.
+            Modifier::Persist | Modifier::Broadcast => {
+                let plan = df.clone();
+                df.cache()
+                    .await
+                    .at(span)
+                    .map_err(|e| crate::sources::name_files(e, &plan))
+            }
             Modifier::Checkpoint(_) => {
                 let dir = self.scratch_path(span)?;
                 let path = dir.join(format!("checkpoint-{}", unique_suffix()));
-                lower::checkpoint(&self.ctx, df, &path, span).await
+                let plan = df.clone();
+                lower::checkpoint(&self.ctx, df, &path, span)
+                    .await
+                    .map_err(|e| crate::sources::name_files(e, &plan))
             }
         }
     }
