@@ -1,64 +1,42 @@
-//! Runs every golden file in `queries/` on every engine. Each file holds
-//! statements and their expected rows (sqllogictest format); a file passes on
-//! an engine only when that engine's rows equal the expected ones, so passing
-//! on all engines means identical results everywhere (row order is compared
-//! exactly unless the record says `rowsort`).
+//! Runs every golden file in `queries/` on every engine (cluster: an
+//! embedded Ballista cluster). Each file holds statements and their expected
+//! rows (sqllogictest format); a file passes on an engine only when that
+//! engine's rows equal the expected ones, so passing on all engines means
+//! identical results everywhere (row order is compared exactly unless the
+//! record says `rowsort`).
 //!
-//! `FSQL_GOLDEN_FILTER=substring` runs only matching files.
+//! `FSQL_GOLDEN_FILTER=substring` runs only matching files;
+//! `FSQL_GOLDEN_ENGINES=local,cluster` only those engines.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use fsql_engine::Engine;
-use fsql_tests::FsqlDb;
-use sqllogictest::{Runner, default_column_validator};
+use fsql_tests::{Target, golden_files, run_golden};
 
 fn main() -> ExitCode {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::env::set_current_dir(&root).expect("workspace root");
     let filter = std::env::var("FSQL_GOLDEN_FILTER").unwrap_or_default();
-    let mut files = Vec::new();
-    collect(Path::new("queries"), &mut files);
-    files.retain(|f| f.to_string_lossy().contains(&filter));
-    files.sort();
+    let engines = std::env::var("FSQL_GOLDEN_ENGINES").unwrap_or_default();
+    let files = golden_files(&filter);
     assert!(!files.is_empty(), "no golden files found under queries/");
+    let targets: Vec<Target> = Target::all_defaults()
+        .into_iter()
+        .filter(|t| engines.is_empty() || engines.split(',').any(|e| e.trim() == t.engine.name()))
+        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let (mut passed, mut failed) = (0, 0);
-    for file in &files {
-        for engine in Engine::ALL {
-            let mut runner = Runner::new(move || async move { Ok(FsqlDb::new(engine)) });
-            runner.add_label(engine.name());
-            runner.with_column_validator(default_column_validator);
-            match rt.block_on(runner.run_file_async(file)) {
-                Ok(()) => {
-                    passed += 1;
-                    println!("ok   {} [{engine}]", file.display());
-                }
-                Err(e) => {
-                    failed += 1;
-                    println!("FAIL {} [{engine}]\n{e}\n", file.display());
-                }
-            }
-        }
-    }
-    println!("\ngolden files: {passed} passed, {failed} failed");
-    if failed > 0 {
-        ExitCode::FAILURE
-    } else {
+    let failures = rt.block_on(run_golden(&files, &targets));
+    let runs = files.len() * targets.len();
+    println!(
+        "\ngolden files: {} passed, {} failed",
+        runs - failures.len(),
+        failures.len()
+    );
+    if failures.is_empty() {
         ExitCode::SUCCESS
-    }
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("queries/ folder") {
-        let p = entry.expect("dir entry").path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|e| e == "slt") {
-            out.push(p);
-        }
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -12,7 +12,7 @@ fn run(engine: Engine, script: &str) -> Result<Session, fsql_engine::Error> {
         .enable_all()
         .build()
         .unwrap();
-    let mut s = Session::new(engine);
+    let mut s = rt.block_on(Session::new(engine)).unwrap();
     rt.block_on(s.run(script))?;
     Ok(s)
 }
@@ -31,7 +31,7 @@ fn count(engine: Engine, load: &str) -> usize {
         .enable_all()
         .build()
         .unwrap();
-    let mut s = Session::new(engine);
+    let mut s = rt.block_on(Session::new(engine)).unwrap();
     rt.block_on(async {
         s.run(load).await.unwrap();
         s.last().unwrap().clone().count().await.unwrap()

@@ -1,5 +1,7 @@
 //! Command-line arguments.
 
+use std::net::SocketAddr;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use fsql_engine::Engine;
 
@@ -8,7 +10,7 @@ use fsql_engine::Engine;
     name = "fsql",
     version,
     about = "FugueSQL scripts and SQL on DataFusion",
-    after_help = "Examples:\n  fsql run examples/01_basics.fsql\n  fsql -c \"SELECT 1 AS x\"\n  fsql run report.fsql --define day=2026-11-24 --format csv > out.csv"
+    after_help = "Examples:\n  fsql run examples/01_basics.fsql\n  fsql run examples/01_basics.fsql --engine cluster\n  fsql cluster scheduler --bind 127.0.0.1:50050\n  fsql cluster executor --scheduler 127.0.0.1:50050\n  fsql -c \"SELECT 1 AS x\"\n  fsql run report.fsql --define day=2026-11-24 --format csv > out.csv"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -18,9 +20,19 @@ pub struct Cli {
     #[arg(short = 'c', long = "command", value_name = "SCRIPT")]
     pub command_text: Option<String>,
 
-    /// Where statements run: local (1 partition) or threads (all cores).
+    /// Where statements run: local (1 partition), threads (all cores) or
+    /// cluster (Apache Ballista: embedded, or the scheduler given by --scheduler).
     #[arg(long, global = true, env = "FSQL_ENGINE", default_value = "threads", value_parser = parse_engine)]
     pub engine: Engine,
+
+    /// The scheduler (host:port) the cluster engine runs on; without it,
+    /// --engine cluster starts an embedded cluster in this process.
+    #[arg(long, global = true, env = "FSQL_SCHEDULER", value_name = "HOST:PORT")]
+    pub scheduler: Option<String>,
+
+    /// Executors of the embedded cluster.
+    #[arg(long, global = true, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub executors: u16,
 
     /// Template variable for {{ name }} in the script (repeatable).
     #[arg(short = 'D', long = "define", global = true, value_name = "NAME=VALUE", value_parser = parse_define)]
@@ -37,6 +49,43 @@ pub enum Command {
     Run {
         #[arg(value_name = "FILE")]
         file: String,
+    },
+    /// Start a process of a Ballista cluster (scheduler or executor).
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterRole,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterRole {
+    /// Run a scheduler; clients connect with --engine cluster --scheduler HOST:PORT.
+    Scheduler {
+        /// Address to listen on (port 0: any free port; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: SocketAddr,
+        /// Seconds without a heartbeat after which an executor counts as
+        /// lost and its tasks run elsewhere.
+        #[arg(long, default_value_t = 20, value_name = "SECS")]
+        executor_timeout: u64,
+    },
+    /// Run an executor for the scheduler given by --scheduler HOST:PORT.
+    Executor {
+        /// Address to serve results on (port 0: a free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: SocketAddr,
+        /// Host name to advertise to the scheduler (default: the bind address).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Tasks to run at once (default: the cores).
+        #[arg(long, default_value_t = 0)]
+        slots: usize,
+        /// Folder for shuffle files (default: a temporary folder).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<String>,
+        /// Seconds to wait for the scheduler at start.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        connect_timeout: u64,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The `fsql` binary: `fsql run FILE`, `fsql -c 'script'`, scripts on stdin.
 
 mod args;
+mod cluster;
 mod repl;
 mod report;
 mod sinks;
@@ -9,7 +10,7 @@ use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 use clap::Parser;
-use fsql_engine::{Session, template};
+use fsql_engine::{ClusterOptions, Session, template};
 
 use crate::args::{Cli, Command, OutputFormat};
 
@@ -21,6 +22,9 @@ fn main() -> ExitCode {
     install_panic_hook();
     init_logging();
     let cli = Cli::parse();
+    if let Some(Command::Cluster { role }) = &cli.command {
+        return cluster::run(&cli, role);
+    }
     let script = match read_script(&cli) {
         Ok(script) => script,
         Err(e) => {
@@ -44,16 +48,23 @@ fn main() -> ExitCode {
             runtime.block_on(run(&cli, &name, &text, show_result))
         }
         // No script and a terminal: the interactive REPL.
-        None => repl::run(runtime, cli.engine, cli.format, &cli.defines),
+        None => repl::run(
+            runtime,
+            cli.engine,
+            cluster_options(&cli),
+            cli.format,
+            &cli.defines,
+        ),
     }
 }
 
 async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {
     let format = cli.format;
-    let mut session = Session::with_sink(
-        cli.engine,
-        sinks::for_format(format, sinks::Output::stdout()),
-    );
+    let sink = sinks::for_format(format, sinks::Output::stdout());
+    let mut session = match Session::open(cli.engine, cluster_options(cli), sink).await {
+        Ok(s) => s,
+        Err(e) => return report::error(name, text, &e),
+    };
     for (k, v) in &cli.defines {
         session.set_variable(k.clone(), v.clone());
     }
@@ -82,6 +93,15 @@ async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Where `--engine cluster` runs, from the command line.
+pub(crate) fn cluster_options(cli: &Cli) -> ClusterOptions {
+    ClusterOptions {
+        scheduler: cli.scheduler.clone(),
+        executors: usize::from(cli.executors),
+        ..ClusterOptions::default()
+    }
+}
+
 /// The script to run and the name to show in errors, or None when there is
 /// nothing to run (no arguments, interactive terminal).
 fn read_script(cli: &Cli) -> anyhow::Result<Option<(String, String)>> {
@@ -90,6 +110,7 @@ fn read_script(cli: &Cli) -> anyhow::Result<Option<(String, String)>> {
     }
     match &cli.command {
         Some(Command::Run { file }) if file == "-" => Ok(Some(("<stdin>".into(), read_stdin()?))),
+        Some(Command::Cluster { .. }) => Ok(None),
         Some(Command::Run { file }) => {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("cannot read script '{file}': {e}"))?;

@@ -1,14 +1,15 @@
 //! The engine choice and the DataFusion context it builds. Every engine gets
 //! the same state — fsql's SQL semantics (NULL ordering, true division),
-//! functions and settings — and differs only in parallelism.
+//! functions and settings — and differs only in parallelism and in where
+//! plans run (this process, or a Ballista cluster: see `cluster`).
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::SessionConfig;
 
 use crate::division::TrueDivision;
@@ -22,32 +23,27 @@ pub enum Engine {
     /// DataFusion on all cores (the default).
     #[default]
     Threads,
+    /// Apache Ballista: an embedded cluster in this process, or a running
+    /// scheduler (see [`crate::cluster::ClusterOptions`]).
+    Cluster,
 }
 
 impl Engine {
-    pub const ALL: [Engine; 2] = [Engine::Local, Engine::Threads];
+    pub const ALL: [Engine; 3] = [Engine::Local, Engine::Threads, Engine::Cluster];
 
     pub fn name(self) -> &'static str {
         match self {
             Engine::Local => "local",
             Engine::Threads => "threads",
+            Engine::Cluster => "cluster",
         }
     }
 
-    /// Number of partitions plans are split into.
-    pub fn target_partitions(self) -> usize {
-        match self {
-            Engine::Local => 1,
-            Engine::Threads => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-        }
-    }
-
-    /// The DataFusion configuration every fsql engine shares.
-    pub fn config(self) -> SessionConfig {
+    /// The DataFusion configuration every fsql engine shares, with plans
+    /// split into `partitions`.
+    pub fn config(partitions: usize) -> SessionConfig {
         let mut config = SessionConfig::new()
-            .with_target_partitions(self.target_partitions())
+            .with_target_partitions(partitions.max(1))
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(true);
         let opts = config.options_mut();
@@ -60,25 +56,63 @@ impl Engine {
         opts.sql_parser.collect_spans = true;
         config
     }
+}
 
-    /// A new DataFusion context for this engine with all fsql extensions.
-    pub fn context(self) -> SessionContext {
-        // No file-listing cache: scripts write files (SAVE) and read them back
-        // in the same session, and a stale listing would return old data.
-        let runtime = RuntimeEnvBuilder::new()
-            .with_object_list_cache_limit(0)
-            .build_arc()
-            .expect("the default runtime environment builds");
-        let state = SessionStateBuilder::new()
-            .with_config(self.config())
-            .with_runtime_env(runtime)
-            .with_expr_planners(vec![Arc::new(TrueDivision)])
-            .with_default_features()
-            .build();
-        let ctx = SessionContext::new_with_state(state);
-        udf::register_all(&ctx);
-        ctx
+/// Cores of this machine.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// A DataFusion state with every fsql extension: SQL semantics, functions
+/// and runtime settings. The local engines run on it; the cluster's client,
+/// embedded scheduler and executors, and `fsql cluster` processes are built
+/// from it too, so a plan that runs on one runs on all.
+pub(crate) fn state(config: SessionConfig) -> SessionState {
+    build(state_builder(config))
+}
+
+/// The builder behind [`state`], for engines that add to it.
+pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
+    // No file-listing cache: scripts write files (SAVE) and read them back
+    // in the same session, and a stale listing would return old data.
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_list_cache_limit(0)
+        .build_arc()
+        .expect("the default runtime environment builds");
+    SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_expr_planners(vec![Arc::new(TrueDivision)])
+        .with_default_features()
+}
+
+/// Builds `builder` and adds fsql's functions.
+pub(crate) fn build(builder: SessionStateBuilder) -> SessionState {
+    let mut state = builder.build();
+    register_functions(&mut state);
+    state
+}
+
+/// Adds fsql's own functions to `state` (they must be known wherever a plan
+/// is planned, serialized or executed).
+pub(crate) fn register_functions(state: &mut SessionState) {
+    use datafusion::execution::FunctionRegistry;
+    for f in udf::all() {
+        state
+            .register_udf(f)
+            .expect("registering a scalar function cannot fail");
     }
+}
+
+/// A context for the single-process engines.
+pub(crate) fn local_context(engine: Engine) -> SessionContext {
+    let partitions = match engine {
+        Engine::Local => 1,
+        _ => cores(),
+    };
+    SessionContext::new_with_state(state(Engine::config(partitions)))
 }
 
 impl fmt::Display for Engine {
@@ -94,8 +128,9 @@ impl FromStr for Engine {
         match s.to_ascii_lowercase().as_str() {
             "local" => Ok(Engine::Local),
             "threads" => Ok(Engine::Threads),
+            "cluster" => Ok(Engine::Cluster),
             other => Err(format!(
-                "unknown engine '{other}': expected local or threads"
+                "unknown engine '{other}': expected local, threads or cluster"
             )),
         }
     }

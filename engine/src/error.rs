@@ -15,6 +15,9 @@ pub enum Error {
     /// `{{ ... }}` templating failed (undefined variable, bad syntax).
     #[error("template error: {message}")]
     Template { message: String, line: Option<u64> },
+    /// The cluster could not be started or reached.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// A statement failed while planning or running.
     #[error("{message}")]
     Statement { message: String, span: Span },
@@ -28,7 +31,7 @@ impl Error {
             Error::Template { line: Some(l), .. } => {
                 Some(Span::new(Location::new(*l, 1), Location::new(*l, 1)))
             }
-            Error::Template { .. } => None,
+            Error::Template { .. } | Error::Cluster(_) => None,
             Error::Statement { span, .. } => Some(*span),
         }
     }
@@ -77,7 +80,8 @@ fn clean_message(err: &DataFusionError) -> String {
         other => other,
     };
     let msg = root.strip_backtrace();
-    let mut msg = msg.trim();
+    let unwrapped = unwrap_cluster_error(&msg);
+    let mut msg = unwrapped.as_deref().unwrap_or(&msg).trim();
     // DataFusion's category prefixes say nothing a user needs.
     for prefix in [
         "Error during planning: ",
@@ -103,6 +107,77 @@ fn clean_message(err: &DataFusionError) -> String {
     msg
 }
 
+/// A failed Ballista job reports the task's error as "Job ID failed: Job
+/// failed due to stage N failed: Task failed due to runtime execution error:
+/// DataFusionError(Shared(External(..(Execution(\"message\")))))". The user
+/// needs only the message: the last string in that debug text.
+fn unwrap_cluster_error(msg: &str) -> Option<String> {
+    let at = msg.find("Job ")?;
+    let (_, rest) = msg[at..].split_once(" failed: ")?;
+    let mut rest = rest.trim();
+    while let Some(r) = rest.strip_prefix("Job failed due to stage ") {
+        rest = r
+            .split_once(" failed: ")
+            .map(|(_, r)| r.trim())
+            .unwrap_or(r);
+    }
+    let marker = "Task failed due to ";
+    match rest.find(marker) {
+        Some(i) => {
+            let detail = &rest[i + marker.len()..];
+            last_debug_string(detail).or_else(|| Some(detail.to_string()))
+        }
+        None => Some(rest.to_string()),
+    }
+}
+
+/// The last string literal in Rust debug output, unescaped, with the
+/// prefix Arrow's Display gives the error variant that holds it (so a CSV
+/// error reads the same on every engine).
+fn last_debug_string(text: &str) -> Option<String> {
+    let mut last = None;
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let variant = text[..at]
+            .strip_suffix('(')
+            .map(|before| {
+                let start = before
+                    .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .map_or(0, |i| i + 1);
+                &before[start..]
+            })
+            .unwrap_or("");
+        let prefix = match variant {
+            "CsvError" => "Csv error: ",
+            "JsonError" => "Json error: ",
+            "ParseError" => "Parser error: ",
+            "CastError" => "Cast error: ",
+            "ComputeError" => "Compute error: ",
+            "InvalidArgumentError" => "Invalid argument error: ",
+            "ArithmeticOverflow" => "Arithmetic overflow: ",
+            _ => "",
+        };
+        let mut s = prefix.to_string();
+        while let Some((_, c)) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => match chars.next().map(|(_, c)| c) {
+                    Some('n') => s.push('\n'),
+                    Some('t') => s.push('\t'),
+                    Some(other) => s.push(other),
+                    None => break,
+                },
+                other => s.push(other),
+            }
+        }
+        last = Some(s);
+    }
+    last.filter(|s| !s.trim().is_empty())
+}
+
 /// Adds the statement span to DataFusion results.
 pub(crate) trait AtSpan<T> {
     fn at(self, span: Span) -> Result<T>;
@@ -111,5 +186,29 @@ pub(crate) trait AtSpan<T> {
 impl<T> AtSpan<T> for std::result::Result<T, DataFusionError> {
     fn at(self, span: Span) -> Result<T> {
         self.map_err(|e| Error::datafusion(span, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_errors_keep_only_the_message() {
+        let raw = "Job 038GKC7JD6000 failed: Job failed due to stage 0 failed: Task failed due to runtime execution error: DataFusionError(Shared(External(DataFusionError(Execution(\"cannot cast 'Ana' in \\\"name\\\"\")))))";
+        assert_eq!(
+            unwrap_cluster_error(raw).as_deref(),
+            Some("cannot cast 'Ana' in \"name\"")
+        );
+        assert_eq!(
+            unwrap_cluster_error("Job 1 failed: Error planning job 1: bad plan").as_deref(),
+            Some("Error planning job 1: bad plan")
+        );
+        assert_eq!(unwrap_cluster_error("no job here"), None);
+        let csv = "Job 1 failed: Task failed due to runtime execution error: DataFusionError(ArrowError(CsvError(\"incorrect number of fields\"), None))";
+        assert_eq!(
+            unwrap_cluster_error(csv).as_deref(),
+            Some("Csv error: incorrect number of fields")
+        );
     }
 }

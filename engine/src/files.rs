@@ -22,6 +22,15 @@ pub(crate) fn format_from_extension(path: &str) -> Option<FileFormat> {
     }
 }
 
+/// The file extension fsql writes `format` with.
+pub(crate) fn extension(format: FileFormat) -> &'static str {
+    match format {
+        FileFormat::Csv => "csv",
+        FileFormat::Parquet => "parquet",
+        FileFormat::Json => "json",
+    }
+}
+
 pub(crate) fn has_glob(path: &str) -> bool {
     path.contains(['*', '?', '['])
 }

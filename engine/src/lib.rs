@@ -3,6 +3,7 @@
 //! DataFusion plans, LOAD/SAVE file handling, and fsql's SQL semantics
 //! (NULL ordering, true division) configured on DataFusion.
 
+pub mod cluster;
 mod division;
 pub mod engine;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod template;
 pub mod types;
 mod udf;
 
+pub use cluster::ClusterOptions;
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use output::{CollectSink, Printed, Sink};

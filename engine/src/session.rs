@@ -12,11 +12,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
+use datafusion::datasource::ViewTable;
 use datafusion::execution::context::SessionContext;
 use fsql_sql::{Modifier, Name, Script, Span, Statement, Step, Yield, YieldKind};
 
+use crate::cluster::{ClusterOptions, EmbeddedCluster};
 use crate::engine::Engine;
 use crate::error::{AtSpan, Error, Result};
 use crate::lower;
@@ -35,6 +38,10 @@ pub struct Yielded {
 
 pub struct Session {
     engine: Engine,
+    cluster: ClusterOptions,
+    /// The embedded cluster the `cluster` engine runs on (None on the other
+    /// engines and with a remote scheduler); stops when dropped.
+    embedded: Option<EmbeddedCluster>,
     pub(crate) ctx: SessionContext,
     pub(crate) frames: HashMap<String, DataFrame>,
     pub(crate) last: Option<DataFrame>,
@@ -49,16 +56,30 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session on `engine` whose PRINT output is collected in memory.
-    pub fn new(engine: Engine) -> Self {
-        Self::with_sink(engine, Box::new(CollectSink::default()))
+    /// A session on `engine` whose PRINT output is collected in memory
+    /// (`cluster`: an embedded cluster with default settings).
+    pub async fn new(engine: Engine) -> Result<Self> {
+        Self::open(
+            engine,
+            ClusterOptions::default(),
+            Box::new(CollectSink::default()),
+        )
+        .await
     }
 
-    /// A session on `engine` whose PRINT output goes to `sink`.
-    pub fn with_sink(engine: Engine, sink: Box<dyn Sink>) -> Self {
-        Self {
+    /// A session on `engine` whose PRINT output goes to `sink`; `cluster`
+    /// says where the cluster engine runs (now or after [`Session::set_engine`]).
+    pub async fn open(
+        engine: Engine,
+        cluster: ClusterOptions,
+        sink: Box<dyn Sink>,
+    ) -> Result<Self> {
+        let (ctx, embedded) = context(engine, &cluster).await?;
+        Ok(Self {
             engine,
-            ctx: engine.context(),
+            cluster,
+            embedded,
+            ctx,
             frames: HashMap::new(),
             last: None,
             variables: BTreeMap::new(),
@@ -67,7 +88,7 @@ impl Session {
             scratch: None,
             last_step_produced: false,
             last_span: Span::empty(),
-        }
+        })
     }
 
     pub fn engine(&self) -> Engine {
@@ -129,7 +150,7 @@ impl Session {
             return Ok(());
         }
         let span = Span::empty();
-        let ctx = engine.context();
+        let (ctx, embedded) = context(engine, &self.cluster).await?;
         let state = ctx.state();
         let moved = |df: &DataFrame| DataFrame::new(state.clone(), df.logical_plan().clone());
         for name in self.table_names() {
@@ -146,11 +167,12 @@ impl Session {
         }
         for (name, df) in self.frames.iter_mut() {
             *df = moved(df);
-            ctx.register_table(TableReference::bare(name.clone()), df.clone().into_view())
+            ctx.register_table(TableReference::bare(name.clone()), view(df))
                 .at(span)?;
         }
         self.last = self.last.as_ref().map(moved);
         self.ctx = ctx;
+        self.embedded = embedded;
         self.engine = engine;
         Ok(())
     }
@@ -259,7 +281,7 @@ impl Session {
                 .ok_or_else(|| Error::at(n.span, "a nested statement must produce a dataframe"))?;
             let table = TableReference::bare(n.name.clone());
             self.ctx.deregister_table(table.clone()).at(n.span)?;
-            self.ctx.register_table(table, df.into_view()).at(n.span)?;
+            self.ctx.register_table(table, view(&df)).at(n.span)?;
             names.push(n.name.clone());
         }
         Ok(names)
@@ -272,9 +294,7 @@ impl Session {
         if self.ctx.table_exist(table.clone()).at(name.span)? {
             self.ctx.deregister_table(table.clone()).at(name.span)?;
         }
-        self.ctx
-            .register_table(table, df.clone().into_view())
-            .at(name.span)?;
+        self.ctx.register_table(table, view(&df)).at(name.span)?;
         self.frames.insert(key, df);
         Ok(())
     }
@@ -334,22 +354,33 @@ impl Session {
             // An in-memory table has exact statistics, so DataFusion's join
             // selection broadcasts it (CollectLeft) when it is small enough.
             // Both run the plan now: errors reading data name the files.
-            Modifier::Persist | Modifier::Broadcast => {
-                let plan = df.clone();
-                df.cache()
-                    .await
-                    .at(span)
-                    .map_err(|e| crate::sources::name_files(e, &plan))
-            }
-            Modifier::Checkpoint(_) => {
-                let dir = self.scratch_path(span)?;
-                let path = dir.join(format!("checkpoint-{}", unique_suffix()));
-                let plan = df.clone();
-                lower::checkpoint(&self.ctx, df, &path, span)
-                    .await
-                    .map_err(|e| crate::sources::name_files(e, &plan))
-            }
+            Modifier::Persist | Modifier::Broadcast => self.materialize(df, span).await,
+            Modifier::Checkpoint(_) => self.checkpoint(df, span).await,
         }
+    }
+
+    /// Runs `df` now and continues from its result: in memory on the local
+    /// engines; on the cluster as Parquet files in the scratch folder (an
+    /// in-memory table cannot be shipped to executors).
+    async fn materialize(&mut self, df: DataFrame, span: Span) -> Result<DataFrame> {
+        if self.engine == Engine::Cluster {
+            return self.checkpoint(df, span).await;
+        }
+        let plan = df.clone();
+        df.cache()
+            .await
+            .at(span)
+            .map_err(|e| crate::sources::name_files(e, &plan))
+    }
+
+    /// Writes `df` to the scratch folder as Parquet and continues from there.
+    async fn checkpoint(&mut self, df: DataFrame, span: Span) -> Result<DataFrame> {
+        let dir = self.scratch_path(span)?;
+        let path = dir.join(format!("checkpoint-{}", unique_suffix()));
+        let plan = df.clone();
+        lower::checkpoint(&self.ctx, df, &path, span)
+            .await
+            .map_err(|e| crate::sources::name_files(e, &plan))
     }
 
     async fn yield_frame(
@@ -369,7 +400,7 @@ impl Session {
         };
         let (frame, path) = match y.kind {
             YieldKind::Dataframe => (df, None),
-            YieldKind::LocalDataframe => (df.cache().await.at(y.span)?, None),
+            YieldKind::LocalDataframe => (self.materialize(df, y.span).await?, None),
             YieldKind::File => {
                 let dir = self.scratch_path(y.span)?;
                 let path = dir.join(format!("{}-{}.parquet", name.normalized(), unique_suffix()));
@@ -377,7 +408,7 @@ impl Session {
                 (frame, Some(path))
             }
             YieldKind::Table => {
-                let frame = df.cache().await.at(y.span)?;
+                let frame = self.materialize(df, y.span).await?;
                 self.bind(&name, frame.clone())?;
                 (frame, None)
             }
@@ -407,6 +438,24 @@ impl Session {
             .map(|d| d.path().to_path_buf())
             .unwrap_or_default())
     }
+}
+
+/// The context `engine` runs on, and the embedded cluster it started.
+async fn context(
+    engine: Engine,
+    cluster: &ClusterOptions,
+) -> Result<(SessionContext, Option<EmbeddedCluster>)> {
+    match engine {
+        Engine::Cluster => crate::cluster::connect(cluster).await,
+        other => Ok((crate::engine::local_context(other), None)),
+    }
+}
+
+/// A dataframe as a table SQL can read. A view (not DataFusion's
+/// DataFrame provider) because a view's plan can be serialized and shipped
+/// to a cluster.
+pub(crate) fn view(df: &DataFrame) -> Arc<dyn TableProvider> {
+    Arc::new(ViewTable::new(df.logical_plan().clone(), None))
 }
 
 /// A short string unique within this process run.

@@ -21,16 +21,18 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
     ident, lit, try_cast,
 };
-use datafusion::prelude::SessionContext;
 
 use crate::types::fugue_name;
 
 pub(crate) const ROW_HASH: &str = "fsql_row_hash";
 pub(crate) const CHECKED_CAST: &str = "fsql_checked_cast";
 
-pub(crate) fn register_all(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::from(RowHash::new()));
-    ctx.register_udf(ScalarUDF::from(CheckedCast::new()));
+/// Every fsql function.
+pub(crate) fn all() -> Vec<Arc<ScalarUDF>> {
+    vec![
+        Arc::new(ScalarUDF::from(RowHash::new())),
+        Arc::new(ScalarUDF::from(CheckedCast::new())),
+    ]
 }
 
 /// `column` cast to `t`; a value that does not cast is an error naming the

@@ -5,14 +5,15 @@
 //! carries over between records, as in the REPL). A record's rows are what
 //! its last PRINT showed if it ends with PRINT, else the previous dataframe.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use fsql_engine::{Engine, Printed, Session, Sink};
+use fsql_engine::{ClusterOptions, Engine, Printed, Session, Sink};
 use fsql_sql::Statement;
-use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner, default_column_validator};
 
 /// PRINT output shared between the session's sink and the test.
 #[derive(Clone, Default)]
@@ -32,14 +33,87 @@ pub struct FsqlDb {
 }
 
 impl FsqlDb {
-    pub fn new(engine: Engine) -> Self {
+    /// A database on `engine`; `cluster` says where the cluster engine runs.
+    pub async fn open(engine: Engine, cluster: ClusterOptions) -> Result<Self, DbError> {
         let printed = SharedSink::default();
-        Self {
-            session: Session::with_sink(engine, Box::new(printed.clone())),
+        let session = Session::open(engine, cluster, Box::new(printed.clone()))
+            .await
+            .map_err(|e| DbError(e.to_string()))?;
+        Ok(Self {
+            session,
             printed,
             engine,
+        })
+    }
+}
+
+/// An engine the golden files run on.
+#[derive(Clone)]
+pub struct Target {
+    pub engine: Engine,
+    pub cluster: ClusterOptions,
+}
+
+impl Target {
+    /// Every engine with its default settings (cluster: embedded).
+    pub fn all_defaults() -> Vec<Target> {
+        Engine::ALL
+            .into_iter()
+            .map(|engine| Target {
+                engine,
+                cluster: ClusterOptions::default(),
+            })
+            .collect()
+    }
+}
+
+/// The golden files under `queries/` (of the workspace) whose path contains
+/// `filter`, sorted.
+pub fn golden_files(filter: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    collect(&root.join("queries"), &mut files);
+    files.retain(|f| f.to_string_lossy().contains(filter));
+    files.sort();
+    files
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("queries/ folder") {
+        let p = entry.expect("dir entry").path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|e| e == "slt") {
+            out.push(p);
         }
     }
+}
+
+/// Runs each file on each target (a fresh session per file and target),
+/// printing one line per run; returns the failures' descriptions.
+pub async fn run_golden(files: &[PathBuf], targets: &[Target]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for file in files {
+        for target in targets {
+            let t = target.clone();
+            let mut runner = Runner::new(move || {
+                let t = t.clone();
+                async move { FsqlDb::open(t.engine, t.cluster).await }
+            });
+            runner.add_label(target.engine.name());
+            runner.with_column_validator(default_column_validator);
+            let name = file.display();
+            let engine = target.engine;
+            match runner.run_file_async(file).await {
+                Ok(()) => println!("ok   {name} [{engine}]"),
+                Err(e) => {
+                    println!("FAIL {name} [{engine}]\n{e}\n");
+                    failures.push(format!("{name} [{engine}]: {e}"));
+                }
+            }
+        }
+    }
+    failures
 }
 
 /// An fsql error as the golden files see it: `line:col: message`.

@@ -32,7 +32,7 @@ stay between inputs. Ctrl-C cancels a running query; Ctrl-D exits.
   \\q                        quit
   \\d                        list dataframes and tables
   \\d NAME                   columns and types of NAME
-  \\engine local|threads     run on another engine (dataframes come along)
+  \\engine NAME              run on local, threads or cluster (dataframes come along)
   \\timing on|off            show how long each input took
   \\format table|csv|tsv|json|markdown
   \\maxrows N                show at most N rows of a result

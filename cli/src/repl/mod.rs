@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fsql_engine::{Engine, Session, template};
+use fsql_engine::{ClusterOptions, Engine, Session, template};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -44,13 +44,22 @@ struct Repl {
 pub fn run(
     runtime: tokio::runtime::Runtime,
     engine: Engine,
+    cluster: ClusterOptions,
     format: OutputFormat,
     defines: &[(String, String)],
 ) -> ExitCode {
     let output = Output::stdout();
     let names = Arc::new(Mutex::new(Names::default()));
+    let sink = sinks::for_format(format, output.clone());
+    let session = match runtime.block_on(Session::open(engine, cluster, sink)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut repl = Repl {
-        session: Session::with_sink(engine, sinks::for_format(format, output.clone())),
+        session,
         runtime,
         format,
         output,

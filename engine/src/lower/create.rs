@@ -10,7 +10,7 @@ use datafusion::dataframe::DataFrame;
 use fsql_sql::{CreateData, Literal, Span};
 use serde_json::{Map, Value};
 
-use crate::error::{AtSpan, Error, Result};
+use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::types::schema_to_arrow;
 
@@ -55,7 +55,7 @@ pub(crate) fn create_data(s: &Session, c: &CreateData, span: Span) -> Result<Dat
         datafusion::arrow::compute::concat_batches(&schema, &batches)
             .map_err(|e| Error::at(span, e.to_string()))?
     };
-    s.ctx.read_batch(batch).at(span)
+    super::batch_frame(s, batch, span)
 }
 
 fn to_json(l: &Literal) -> Value {

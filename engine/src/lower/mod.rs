@@ -13,10 +13,13 @@ mod select;
 mod take;
 
 use std::path::Path;
+use std::sync::Arc;
 
-use datafusion::common::DFSchema;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::execution::context::SessionContext;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
 use datafusion::prelude::ParquetReadOptions;
 use fsql_sql::{Name, Span, Statement};
 
@@ -84,7 +87,8 @@ pub(crate) async fn checkpoint(
     path: &Path,
     span: Span,
 ) -> Result<DataFrame> {
-    let target = path.to_string_lossy().to_string();
+    // The trailing '/' marks a folder wherever the write runs (see save.rs).
+    let target = format!("{}/", path.to_string_lossy());
     let schema = df.schema().as_arrow().clone();
     df.write_parquet(
         &target,
@@ -96,4 +100,42 @@ pub(crate) async fn checkpoint(
     ctx.read_parquet(target, ParquetReadOptions::default().schema(&schema))
         .await
         .at(span)
+}
+
+/// A dataframe over data fsql holds in memory (inline CREATE data, a SAMPLE
+/// with replacement). On the cluster it becomes a VALUES plan, which travels
+/// inside the serialized plan to wherever it runs; elsewhere an in-memory
+/// table.
+pub(crate) fn batch_frame(s: &Session, batch: RecordBatch, span: Span) -> Result<DataFrame> {
+    if s.engine() != crate::Engine::Cluster {
+        return s.ctx.read_batch(batch).at(span);
+    }
+    let schema = batch.schema();
+    let df_schema = Arc::new(DFSchema::try_from(schema.as_ref().clone()).at(span)?);
+    let rows = batch.num_rows();
+    let mut values = Vec::with_capacity(rows.max(1));
+    for row in 0..rows.max(1) {
+        let mut exprs = Vec::with_capacity(batch.num_columns());
+        for (col, field) in batch.columns().iter().zip(schema.fields()) {
+            let value = if rows == 0 {
+                ScalarValue::try_from(field.data_type()).at(span)?
+            } else {
+                ScalarValue::try_from_array(col, row).at(span)?
+            };
+            exprs.push(Expr::Literal(value, None));
+        }
+        values.push(exprs);
+    }
+    // VALUES names its columns column1, column2, ...
+    let names = schema.fields().iter().enumerate().map(|(i, f)| {
+        Expr::Column(Column::new_unqualified(format!("column{}", i + 1))).alias(f.name())
+    });
+    let mut plan = LogicalPlanBuilder::values_with_schema(values, &df_schema)
+        .and_then(|p| p.project(names))
+        .at(span)?;
+    if rows == 0 {
+        // VALUES needs a row; an empty table is one typed row, limited away.
+        plan = plan.limit(0, Some(0)).at(span)?;
+    }
+    Ok(DataFrame::new(s.ctx.state(), plan.build().at(span)?))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::LogicalPlan;
 use fsql_sql::{Print, Span};
 
 use crate::error::{AtSpan, Error, Result};
@@ -47,12 +48,19 @@ pub(crate) async fn show(
     // Errors while reading data name the files the plan reads.
     let plan = df.clone();
     let read_error = |e| sources::name_files(e, &plan);
-    let row_count = if rowcount {
+    let row_count = if rowcount && !is_explain(&df) {
         Some(df.clone().count().await.at(span).map_err(read_error)?)
     } else {
         None
     };
+    // An EXPLAIN plan must stay the root of what runs (Ballista refuses a
+    // limit above it); its few rows are cut here instead.
+    let explain = is_explain(&df);
     let (batches, shown, truncated) = match limit {
+        Some(limit) if explain => {
+            let batches = df.collect().await.at(span).map_err(read_error)?;
+            first_rows(batches, limit)
+        }
         Some(limit) => {
             let batches = df
                 .limit(0, Some(limit + 1))
@@ -80,6 +88,14 @@ pub(crate) async fn show(
     s.sink
         .print(printed)
         .map_err(|e| Error::at(span, format!("cannot write PRINT output: {e}")))
+}
+
+/// EXPLAIN [ANALYZE] plans.
+pub(crate) fn is_explain(df: &DataFrame) -> bool {
+    matches!(
+        df.logical_plan(),
+        LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)
+    )
 }
 
 /// The first `limit` rows of `batches`, how many there are, and whether

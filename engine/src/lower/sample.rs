@@ -72,5 +72,5 @@ pub(crate) async fn sample(s: &Session, x: &Sample, span: Span) -> Result<DataFr
     };
     let picked = take_record_batch(&all, &UInt32Array::from(indices))
         .map_err(|e| Error::at(span, e.to_string()))?;
-    s.ctx.read_batch(picked).at(span)
+    super::batch_frame(s, picked, span)
 }

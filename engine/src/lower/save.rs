@@ -9,6 +9,9 @@
 //! them as `0` or an empty string).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::{CsvOptions, TableParquetOptions};
@@ -29,10 +32,12 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
         .or_else(|| files::format_from_extension(&sv.path))
         .unwrap_or(FileFormat::Parquet);
     let opts = ReadOptions::parse(format, &sv.options)?;
-    let target = PathBuf::from(&sv.path);
     let io_err = |what: &str, e: std::io::Error| {
         Error::at(sv.path_span, format!("cannot {what} '{}': {e}", sv.path))
     };
+    // Resolved here, against this process's working directory: on a cluster
+    // the files are written by executors, whose working directory differs.
+    let target: PathBuf = std::path::absolute(&sv.path).map_err(|e| io_err("resolve", e))?;
     let existing = std::fs::symlink_metadata(&target).ok();
     if sv.mode == SaveMode::ErrorIfExists && existing.is_some() {
         return Err(Error::at(
@@ -126,10 +131,38 @@ async fn write(
     } else {
         encode_partitions(df, partition_by, span)?
     };
-    let path = path.to_string_lossy().to_string();
+    let mut path = path.to_string_lossy().to_string();
+    // A folder is also marked by a trailing '/': Ballista does not ship the
+    // single-file option to its executors, which then decide by the path.
+    if !single {
+        path.push('/');
+    }
+    let schema = df.schema().as_arrow().clone();
     let options = DataFrameWriteOptions::new()
         .with_single_file_output(single)
         .with_partition_by(partition_by.to_vec());
+    write_files(df, &path, format, options, o, span).await?;
+    if !single && partition_by.is_empty() && !has_files(Path::new(&path)) {
+        // No rows, no part files (the cluster's executors write none): one
+        // empty part keeps the schema, so the folder loads back as empty.
+        let empty = crate::engine::local_context(crate::Engine::Local)
+            .read_batch(RecordBatch::new_empty(Arc::new(schema)))
+            .at(span)?;
+        let part = format!("{path}part-0.{}", files::extension(format));
+        let options = DataFrameWriteOptions::new().with_single_file_output(true);
+        write_files(empty, &part, format, options, o, span).await?;
+    }
+    Ok(())
+}
+
+async fn write_files(
+    df: DataFrame,
+    path: &str,
+    format: FileFormat,
+    options: DataFrameWriteOptions,
+    o: &ReadOptions,
+    span: Span,
+) -> Result<()> {
     match format {
         FileFormat::Csv => {
             let mut csv = CsvOptions::default()
@@ -139,28 +172,37 @@ async fn write(
             if let Some(n) = &o.null_value {
                 csv.null_value = Some(n.clone());
             }
-            df.write_csv(&path, options, Some(csv)).await.at(span)?;
+            df.write_csv(path, options, Some(csv)).await.at(span)?;
         }
         FileFormat::Parquet => {
             let mut parquet = TableParquetOptions::default();
             if let Some(c) = &o.compression {
                 parquet.global.compression = Some(c.clone());
             }
-            df.write_parquet(&path, options, Some(parquet))
+            df.write_parquet(path, options, Some(parquet))
                 .await
                 .at(span)?;
         }
         FileFormat::Json => {
-            df.write_json(&path, options, None).await.at(span)?;
+            df.write_json(path, options, None).await.at(span)?;
         }
     }
-    // A folder write of an empty dataframe may create no file at all; the
-    // folder must still exist so the save can be loaded back (as empty).
-    if !single && !Path::new(&path).exists() {
-        std::fs::create_dir_all(&path)
+    // A folder write may create no file at all; the folder must still exist.
+    if path.ends_with('/') && !Path::new(path).exists() {
+        std::fs::create_dir_all(path)
             .map_err(|e| Error::at(span, format!("cannot create '{path}': {e}")))?;
     }
     Ok(())
+}
+
+/// True when `dir` holds at least one file (at any depth).
+fn has_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() { has_files(&p) } else { true }
+        })
+    })
 }
 
 /// Partition keys become strings, NULL as Hive's default-partition marker.

@@ -27,7 +27,9 @@ pub(crate) async fn query(s: &mut Session, q: &Query, span: Span) -> Result<Data
     {
         let table = TableReference::bare(PREVIOUS);
         s.ctx.deregister_table(table.clone()).at(span)?;
-        s.ctx.register_table(table, prev.into_view()).at(span)?;
+        s.ctx
+            .register_table(table, crate::session::view(&prev))
+            .at(span)?;
         set_from_previous(&mut q);
     }
     let df = plan(s, SqlStatement::Query(Box::new(q)), span).await?;

@@ -1,0 +1,148 @@
+//! fsql's logical extension codec for Ballista: what fsql puts in a logical
+//! plan beyond DataFusion's own nodes, in a form the scheduler can decode.
+//! The client, the embedded cluster and `fsql cluster` processes all use
+//! this one codec (everything else goes to Ballista's).
+//!
+//! Table functions: `generate_series(..)` and `range(..)` scan a table
+//! provider that DataFusion cannot serialize. It is shipped as its physical
+//! plan (a lazy generator node, which datafusion-proto does serialize) and
+//! decoded into a provider that returns that plan.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ballista_core::serde::BallistaLogicalExtensionCodec;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{Result, TableReference, internal_err};
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::execution::TaskContext;
+use datafusion::functions_table::generate_series::GenerateSeriesTable;
+use datafusion::logical_expr::{Expr, Extension, LogicalPlan};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::memory::LazyMemoryExec;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::{AsExecutionPlan, DefaultPhysicalExtensionCodec};
+use datafusion_proto::protobuf::PhysicalPlanNode;
+
+/// First byte of an encoded table: which codec wrote the rest.
+const BALLISTA: u8 = 0;
+const GENERATED: u8 = 1;
+
+/// Rows per batch of a shipped generator (DataFusion's default batch size).
+const GENERATOR_BATCH: usize = 8192;
+
+#[derive(Debug, Default)]
+pub struct FsqlLogicalCodec {
+    inner: BallistaLogicalExtensionCodec,
+}
+
+impl LogicalExtensionCodec for FsqlLogicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[LogicalPlan],
+        ctx: &TaskContext,
+    ) -> Result<Extension> {
+        self.inner.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        table_ref: &TableReference,
+        schema: SchemaRef,
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn TableProvider>> {
+        match buf.split_first() {
+            Some((&GENERATED, rest)) => {
+                let node = PhysicalPlanNode::try_decode(rest)?;
+                let plan = node.try_into_physical_plan(ctx, &DefaultPhysicalExtensionCodec {})?;
+                Ok(Arc::new(PlanTable { schema, plan }))
+            }
+            Some((&BALLISTA, rest)) => self
+                .inner
+                .try_decode_table_provider(rest, table_ref, schema, ctx),
+            _ => internal_err!("unknown table encoding for '{table_ref}'"),
+        }
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        if let Some(series) = node.downcast_ref::<GenerateSeriesTable>() {
+            let generator = series.as_generator(GENERATOR_BATCH)?;
+            let plan = Arc::new(LazyMemoryExec::try_new(series.schema(), vec![generator])?);
+            let proto =
+                PhysicalPlanNode::try_from_physical_plan(plan, &DefaultPhysicalExtensionCodec {})?;
+            buf.push(GENERATED);
+            return proto.try_encode(buf);
+        }
+        buf.push(BALLISTA);
+        self.inner.try_encode_table_provider(table_ref, node, buf)
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn FileFormatFactory>> {
+        self.inner.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> Result<()> {
+        self.inner.try_encode_file_format(buf, node)
+    }
+}
+
+/// A table whose scan is a fixed physical plan (a decoded generator).
+#[derive(Debug)]
+struct PlanTable {
+    schema: SchemaRef,
+    plan: Arc<dyn ExecutionPlan>,
+}
+
+#[async_trait]
+impl TableProvider for PlanTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(columns) = projection else {
+            return Ok(self.plan.clone());
+        };
+        let exprs: Vec<(Arc<dyn datafusion::physical_expr::PhysicalExpr>, String)> = columns
+            .iter()
+            .map(|&i| {
+                let name = self.schema.field(i).name().clone();
+                (Arc::new(Column::new(&name, i)) as _, name)
+            })
+            .collect();
+        Ok(Arc::new(ProjectionExec::try_new(exprs, self.plan.clone())?))
+    }
+}

@@ -1,0 +1,287 @@
+//! A real Ballista cluster from the `fsql` binary: `fsql cluster scheduler`
+//! and two `fsql cluster executor` processes on loopback. The golden files
+//! run through them, SAVE writes from the executors, a killed executor does
+//! not hang a query, and every process stops on SIGTERM. Every wait is
+//! bounded; processes are killed on drop, so a failing test leaves none
+//! behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use fsql_engine::{ClusterOptions, Engine};
+use fsql_tests::{Target, golden_files, run_golden};
+
+const FSQL: &str = env!("CARGO_BIN_EXE_fsql");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A child process that is killed (and reaped) when dropped.
+struct Proc {
+    name: String,
+    child: Child,
+    /// Lines the process printed on stdout after its first one.
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    /// Starts `fsql args..` in `dir` and waits for its first stdout line.
+    fn start(name: &str, args: &[&str], dir: &Path) -> (Proc, String) {
+        let mut child = Command::new(FSQL)
+            .args(args)
+            .current_dir(dir)
+            .env_remove("FSQL_ENGINE")
+            .env_remove("FSQL_SCHEDULER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("fsql starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut p = Proc {
+            name: name.to_string(),
+            child,
+            lines: rx,
+        };
+        let first = p
+            .lines
+            .recv_timeout(START_TIMEOUT)
+            .unwrap_or_else(|_| panic!("{name} did not start within {START_TIMEOUT:?}"));
+        let _ = &mut p;
+        (p, first)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (TERM or KILL).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {}", self.name);
+    }
+
+    /// Waits (bounded) for the process to exit; true when it exited by itself
+    /// with success.
+    fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// SIGTERM, then a bounded wait: the process must stop cleanly.
+    fn terminate(mut self) {
+        self.signal("TERM");
+        let status = self.wait_exit(STOP_TIMEOUT);
+        let name = self.name.clone();
+        match status {
+            Some(s) => assert!(s.success(), "{name} exited with {s} after SIGTERM"),
+            None => panic!("{name} did not stop within {STOP_TIMEOUT:?} of SIGTERM"),
+        }
+        let pid = self.pid();
+        drop(self);
+        assert!(!alive(pid), "{name} is still running after it exited");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+}
+
+/// A scheduler and two executors; executors run in their own folders, not
+/// the client's.
+struct Cluster {
+    scheduler: Proc,
+    executors: Vec<Proc>,
+    addr: String,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Cluster {
+    fn start(executor_timeout_secs: u64) -> Cluster {
+        let sched_dir = tempfile::tempdir().unwrap();
+        let (scheduler, line) = Proc::start(
+            "scheduler",
+            &[
+                "cluster",
+                "scheduler",
+                "--bind",
+                "127.0.0.1:0",
+                "--executor-timeout",
+                &executor_timeout_secs.to_string(),
+            ],
+            sched_dir.path(),
+        );
+        let addr = line
+            .rsplit(' ')
+            .next()
+            .expect("the scheduler prints its address")
+            .to_string();
+        assert!(
+            line.contains("scheduler listening on"),
+            "unexpected: {line}"
+        );
+        let mut dirs = vec![sched_dir];
+        let mut executors = Vec::new();
+        for i in 0..2 {
+            let dir = tempfile::tempdir().unwrap();
+            let (p, line) = Proc::start(
+                &format!("executor {i}"),
+                &["cluster", "executor", "--scheduler", &addr, "--slots", "2"],
+                dir.path(),
+            );
+            assert!(line.contains("executor serving on"), "unexpected: {line}");
+            executors.push(p);
+            dirs.push(dir);
+        }
+        Cluster {
+            scheduler,
+            executors,
+            addr,
+            _dirs: dirs,
+        }
+    }
+
+    fn target(&self) -> Target {
+        Target {
+            engine: Engine::Cluster,
+            cluster: ClusterOptions {
+                scheduler: Some(self.addr.clone()),
+                ..ClusterOptions::default()
+            },
+        }
+    }
+
+    /// `fsql run -` of `script` in `dir` against this cluster.
+    fn run(&self, dir: &Path, script: &str) -> std::process::Output {
+        let mut child = Command::new(FSQL)
+            .args(["run", "-", "--engine", "cluster", "--scheduler", &self.addr])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("fsql run starts");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        wait_output(child, Duration::from_secs(120))
+    }
+
+    /// Stops every process with SIGTERM; each must exit cleanly.
+    fn stop(self) {
+        for e in self.executors {
+            e.terminate();
+        }
+        self.scheduler.terminate();
+    }
+}
+
+/// Waits (bounded) for a child and collects its output; kills it on timeout.
+fn wait_output(mut child: Child, limit: Duration) -> std::process::Output {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "fsql did not finish within {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn golden_files_run_on_a_scheduler_and_two_executor_processes() {
+    let cluster = Cluster::start(20);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::set_current_dir(&root).expect("workspace root");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let files = golden_files("");
+    assert!(!files.is_empty());
+    let failures = rt.block_on(run_golden(&files, &[cluster.target()]));
+    drop(rt);
+    assert!(
+        failures.is_empty(),
+        "golden files failed on the cluster:\n{}",
+        failures.join("\n")
+    );
+    cluster.stop();
+}
+
+#[test]
+fn save_from_executors_is_read_back_by_the_client() {
+    let cluster = Cluster::start(20);
+    let client = tempfile::tempdir().unwrap();
+    // Relative paths are the client's: the executors run in other folders.
+    let out = cluster.run(
+        client.path(),
+        "x = SELECT value AS id, value % 3 AS k FROM generate_series(1, 1000)\n\
+         SAVE x OVERWRITE 'out/parts'\n\
+         SAVE x PREPARTITION BY k OVERWRITE 'out/by_k'\n\
+         SAVE x OVERWRITE 'out/one.csv'\n\
+         a = LOAD 'out/parts'\n\
+         b = LOAD 'out/by_k'\n\
+         c = LOAD 'out/one.csv' COLUMNS id:long, k:long\n\
+         SELECT (SELECT COUNT(*) FROM a) AS a, (SELECT SUM(id) FROM b) AS b, (SELECT COUNT(DISTINCT k) FROM c) AS c\n\
+         PRINT",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "fsql failed: {stderr}");
+    assert!(
+        stdout.contains("1000") && stdout.contains("500500"),
+        "{stdout}"
+    );
+    let by_k = client.path().join("out/by_k");
+    for k in 0..3 {
+        assert!(
+            by_k.join(format!("k={k}")).is_dir(),
+            "no k={k} folder in {by_k:?}"
+        );
+    }
+    assert!(client.path().join("out/one.csv").is_file());
+    assert!(client.path().join("out/parts").is_dir());
+    cluster.stop();
+}
