@@ -169,3 +169,67 @@ fn tsv_and_markdown_formats() {
         .success()
         .stdout(predicate::str::contains("| a |").and(predicate::str::contains("| 1 |")));
 }
+
+#[test]
+fn cluster_engine_runs_embedded_by_default() {
+    fsql()
+        .args([
+            "--engine",
+            "cluster",
+            "--format",
+            "csv",
+            "-c",
+            "x = SELECT value % 3 AS k FROM generate_series(1, 30)\nSELECT k, COUNT(*) AS n FROM x GROUP BY k ORDER BY k",
+        ])
+        .assert()
+        .success()
+        .stdout("k,n\n0,10\n1,10\n2,10\n");
+}
+
+#[test]
+fn explain_on_cluster_shows_the_stages() {
+    fsql()
+        .args([
+            "--engine",
+            "cluster",
+            "-c",
+            "t = CREATE [[1,\"a\"],[2,\"b\"]] SCHEMA id:int,name:str\nEXPLAIN SELECT name, COUNT(*) FROM t GROUP BY name",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("distributed_plan")
+                .and(predicate::str::contains("ShuffleWriterExec"))
+                .and(predicate::str::contains("stage_id=2")),
+        );
+}
+
+#[test]
+fn an_unreachable_scheduler_is_a_clear_error() {
+    fsql()
+        .args([
+            "--engine",
+            "cluster",
+            "--scheduler",
+            "127.0.0.1:9",
+            "-c",
+            "SELECT 1",
+        ])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "cannot reach the scheduler at http://127.0.0.1:9",
+        ));
+}
+
+#[test]
+fn an_executor_needs_a_scheduler() {
+    fsql()
+        .args(["cluster", "executor"])
+        .env_remove("FSQL_SCHEDULER")
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--scheduler HOST:PORT"));
+}

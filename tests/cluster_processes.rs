@@ -18,6 +18,14 @@ const FSQL: &str = env!("CARGO_BIN_EXE_fsql");
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// One cluster at a time: on a 2-core CI machine, clusters started by tests
+/// running side by side would slow each other past the bounds checked here.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A child process that is killed (and reaped) when dropped.
 struct Proc {
     name: String,
@@ -48,7 +56,7 @@ impl Proc {
                 }
             }
         });
-        let mut p = Proc {
+        let p = Proc {
             name: name.to_string(),
             child,
             lines: rx,
@@ -57,7 +65,6 @@ impl Proc {
             .lines
             .recv_timeout(START_TIMEOUT)
             .unwrap_or_else(|_| panic!("{name} did not start within {START_TIMEOUT:?}"));
-        let _ = &mut p;
         (p, first)
     }
 
@@ -231,6 +238,7 @@ fn wait_output(mut child: Child, limit: Duration) -> std::process::Output {
 
 #[test]
 fn golden_files_run_on_a_scheduler_and_two_executor_processes() {
+    let _one = serial();
     let cluster = Cluster::start(20);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::env::set_current_dir(&root).expect("workspace root");
@@ -252,6 +260,7 @@ fn golden_files_run_on_a_scheduler_and_two_executor_processes() {
 
 #[test]
 fn save_from_executors_is_read_back_by_the_client() {
+    let _one = serial();
     let cluster = Cluster::start(20);
     let client = tempfile::tempdir().unwrap();
     // Relative paths are the client's: the executors run in other folders.
@@ -283,5 +292,54 @@ fn save_from_executors_is_read_back_by_the_client() {
     }
     assert!(client.path().join("out/one.csv").is_file());
     assert!(client.path().join("out/parts").is_dir());
+    cluster.stop();
+}
+
+/// Kills one of two executors (SIGKILL, no goodbye) while a query that keeps
+/// both busy runs. Ballista notices the executor is gone when its heartbeat
+/// (every poll, at most 5 s apart) stops for `--executor-timeout` (20 s by
+/// default), and runs its tasks again on the executor that is left. So the
+/// query completes, with the right answer, well within 60 s.
+#[test]
+fn a_killed_executor_does_not_hang_a_query() {
+    let _one = serial();
+    let mut cluster = Cluster::start(20);
+    let n = 60_000_000;
+    let series = format!("SELECT value % 100003 AS k FROM generate_series(1, {n})");
+    let query = format!(
+        "SELECT COUNT(DISTINCT k) AS groups, COUNT(*) AS n FROM ({series} UNION ALL {series} UNION ALL {series} UNION ALL {series})"
+    );
+    let client = Command::new(FSQL)
+        .args([
+            "--engine",
+            "cluster",
+            "--scheduler",
+            &cluster.addr,
+            "--format",
+            "csv",
+            "-c",
+            &query,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fsql starts");
+    // Four scan tasks of several seconds each keep both executors busy.
+    std::thread::sleep(Duration::from_secs(3));
+    let victim = cluster.executors.remove(0);
+    victim.signal("KILL");
+    let killed_at = Instant::now();
+    drop(victim);
+    let out = wait_output(client, Duration::from_secs(60));
+    let took = killed_at.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("query finished {took:?} after the kill; stderr: {stderr}");
+    assert!(
+        out.status.success(),
+        "the query failed after the kill: {stderr}"
+    );
+    assert_eq!(stdout, format!("groups,n\n100003,{}\n", 4 * n));
     cluster.stop();
 }

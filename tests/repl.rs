@@ -66,6 +66,13 @@ fn error_then_good_query_and_meta_commands() {
     p.send_line("SELECT v * 3 AS w FROM k;").unwrap();
     p.exp_string("15").unwrap();
     p.exp_string("fsql> ").unwrap();
+    // ... and to the cluster (an embedded one).
+    p.send_line("\\engine cluster").unwrap();
+    p.exp_string("engine: cluster").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("SELECT v * 4 AS w FROM k;").unwrap();
+    p.exp_string("20").unwrap();
+    p.exp_string("fsql> ").unwrap();
     p.send_line("\\nope").unwrap();
     p.exp_string("unknown command").unwrap();
     p.exp_string("fsql> ").unwrap();
