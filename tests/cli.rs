@@ -202,6 +202,17 @@ fn explain_on_cluster_shows_the_stages() {
                 .and(predicate::str::contains("ShuffleWriterExec"))
                 .and(predicate::str::contains("stage_id=2")),
         );
+    // A FugueSQL statement too.
+    fsql()
+        .args([
+            "--engine",
+            "cluster",
+            "-c",
+            "t = CREATE [[1,\"a\"],[2,\"b\"]] SCHEMA id:int,name:str\nEXPLAIN TAKE 1 ROW FROM t PREPARTITION BY name PRESORT id",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("distributed_plan").and(predicate::str::contains("ShuffleWriterExec")));
 }
 
 #[test]

@@ -85,6 +85,9 @@ pub enum Statement {
     FillNulls(FillNulls),
     RenameColumns(RenameColumns),
     AlterColumns(AlterColumns),
+    /// `EXPLAIN [ANALYZE] [VERBOSE] <FugueSQL statement>`: the plan of the
+    /// dataframe the statement produces (SQL's own EXPLAIN stays `Sql`).
+    Explain(Explain),
     /// A statement made only of modifiers / YIELD: applies them to the
     /// previous dataframe (`SELECT ...; PERSIST`).
     Previous,
@@ -99,6 +102,13 @@ impl Statement {
             Statement::Print(_) | Statement::Save(Save { and_use: false, .. })
         )
     }
+}
+
+#[derive(Debug, Clone)]
+pub struct Explain {
+    pub analyze: bool,
+    pub verbose: bool,
+    pub statement: Box<Statement>,
 }
 
 /// A literal value in inline data, options and parameters (JSON-like).

@@ -223,6 +223,16 @@ impl Display for Statement {
             Statement::Query(q) => write!(f, "{q}"),
             Statement::Sql(s) => write!(f, "{s}"),
             Statement::Previous => Ok(()),
+            Statement::Explain(e) => {
+                write!(f, "EXPLAIN ")?;
+                if e.analyze {
+                    write!(f, "ANALYZE ")?;
+                }
+                if e.verbose {
+                    write!(f, "VERBOSE ")?;
+                }
+                write!(f, "{}", e.statement)
+            }
             Statement::CreateData(c) => {
                 f.write_str("CREATE [")?;
                 for (i, row) in c.rows.iter().enumerate() {

@@ -6,7 +6,9 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser as SqlParser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use crate::ast::{Modifier, Name, Nested, Script, Span, Statement, Step, Yield, YieldKind};
+use crate::ast::{
+    Explain, Modifier, Name, Nested, Script, Span, Statement, Step, Yield, YieldKind,
+};
 use crate::cursor::{Cursor, describe, is_word, tokenize};
 use crate::error::ParseError;
 use crate::extent::sql_end;
@@ -143,6 +145,23 @@ impl Parser {
     }
 
     fn statement(&mut self) -> Result<Statement, ParseError> {
+        if self.cur.is_kw("EXPLAIN") {
+            let mut n = 1;
+            while self.cur.is_kw_at(n, "ANALYZE") || self.cur.is_kw_at(n, "VERBOSE") {
+                n += 1;
+            }
+            if self.fugue_dataframe_at(n) {
+                self.cur.next();
+                let analyze = self.cur.eat_kw("ANALYZE");
+                let verbose = self.cur.eat_kw("VERBOSE");
+                let statement = Box::new(self.statement()?);
+                return Ok(Statement::Explain(Explain {
+                    analyze,
+                    verbose,
+                    statement,
+                }));
+            }
+        }
         let c = &self.cur;
         if c.is_kw("CREATE") && matches!(c.peek_at(1).token, Token::LBracket) {
             return self.create_data();
@@ -213,6 +232,22 @@ impl Parser {
                 c.peek().span,
             )),
         }
+    }
+
+    /// True when a FugueSQL statement that produces a dataframe starts `n`
+    /// tokens ahead (what `EXPLAIN` may be followed by, besides SQL).
+    fn fugue_dataframe_at(&self, n: usize) -> bool {
+        let c = &self.cur;
+        (c.is_kw_at(n, "CREATE") && matches!(c.peek_at(n + 1).token, Token::LBracket))
+            || ["LOAD", "TAKE", "SAMPLE", "FILL", "RENAME"]
+                .iter()
+                .any(|kw| c.is_kw_at(n, kw))
+            || (c.is_kw_at(n, "DROP")
+                && ["COLUMNS", "COLUMN", "ROWS", "ROW"]
+                    .iter()
+                    .any(|kw| c.is_kw_at(n + 1, kw)))
+            || (c.is_kw_at(n, "ALTER")
+                && (c.is_kw_at(n + 1, "COLUMNS") || c.is_kw_at(n + 1, "COLUMN")))
     }
 
     /// Parses the SQL statement that starts here with `sqlparser`, over the

@@ -282,3 +282,25 @@ fn fugue_statements_read_nested_statements() {
     let (msg, _, _) = err("TAKE 1 ROW FROM (PRINT t)");
     assert!(msg.contains("must produce a dataframe"), "{msg}");
 }
+
+#[test]
+fn explain_takes_fugue_statements_and_sql() {
+    let s = one("EXPLAIN TAKE 2 ROWS FROM t PRESORT x");
+    let Statement::Explain(e) = &s.statement else {
+        panic!("not an EXPLAIN: {:?}", s.statement)
+    };
+    assert!(!e.analyze && !e.verbose);
+    assert!(matches!(*e.statement, Statement::Take(_)));
+    let s = one("explain analyze verbose LOAD 'x.csv'");
+    let Statement::Explain(e) = &s.statement else {
+        panic!("not an EXPLAIN: {:?}", s.statement)
+    };
+    assert!(e.analyze && e.verbose);
+    assert!(matches!(*e.statement, Statement::Load(_)));
+    // SQL keeps DataFusion's own EXPLAIN.
+    assert!(matches!(
+        one("EXPLAIN SELECT 1").statement,
+        Statement::Sql(_)
+    ));
+    round_trip("EXPLAIN ANALYZE DROP ROWS IF ANY NULLS FROM t");
+}

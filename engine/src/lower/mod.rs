@@ -48,8 +48,18 @@ pub(crate) async fn statement(
         Statement::FillNulls(f) => Some(columns::fill_nulls(s, f, span).await?),
         Statement::RenameColumns(r) => Some(columns::rename_columns(s, r, span).await?),
         Statement::AlterColumns(a) => Some(columns::alter_columns(s, a, span).await?),
+        Statement::Explain(e) => Some(explain(s, e, span).await?),
         Statement::Previous => Some(s.input(None, span).await?),
     })
+}
+
+/// `EXPLAIN <FugueSQL statement>`: the plan of the dataframe it produces
+/// (on the cluster, with the distributed stages).
+async fn explain(s: &mut Session, e: &fsql_sql::Explain, span: Span) -> Result<DataFrame> {
+    let df = Box::pin(statement(s, &e.statement, span))
+        .await?
+        .ok_or_else(|| Error::at(span, "EXPLAIN needs a statement that produces a dataframe"))?;
+    df.explain(e.verbose, e.analyze).at(span)
 }
 
 /// The column of `schema` that `name` refers to: an exact match, else the
