@@ -9,17 +9,7 @@ use fsql_engine::cluster::{self, ExecutorOptions, SchedulerOptions};
 
 use crate::args::{Cli, ClusterRole};
 
-pub fn run(cli: &Cli, role: &ClusterRole) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+pub fn run(runtime: tokio::runtime::Runtime, cli: &Cli, role: &ClusterRole) -> ExitCode {
     let result = match role {
         ClusterRole::Scheduler {
             bind,

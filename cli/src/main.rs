@@ -22,9 +22,6 @@ fn main() -> ExitCode {
     install_panic_hook();
     init_logging();
     let cli = Cli::parse();
-    if let Some(Command::Cluster { role }) = &cli.command {
-        return cluster::run(&cli, role);
-    }
     let script = match read_script(&cli) {
         Ok(script) => script,
         Err(e) => {
@@ -42,6 +39,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Cluster { role }) = &cli.command {
+        return cluster::run(runtime, &cli, role);
+    }
     match script {
         Some((name, text)) => {
             let show_result = cli.command_text.is_some();

@@ -1,5 +1,5 @@
 //! TPC-H through fsql's library API (in-process), on each engine in one run:
-//! `cargo bench -p fsql-engine --bench tpch -- DATA_DIR [--engines local,threads,cluster] [--runs 3] [--queries DIR]`
+//! `cargo bench -p fsql-engine --bench tpch -- DATA_DIR [--engines local,threads,cluster] [--runs 3] [--queries DIR] [--set key=value]...`
 //!
 //! DATA_DIR holds one Parquet file per table (`../shared/bench/tpch/gen.sh`).
 //! Prints CSV like `../shared/bench/tpch/run_anchor.py` does
@@ -28,7 +28,7 @@ fn main() {
     };
     let Some(data) = args.iter().find(|a| !a.starts_with("--")).filter(|a| {
         // a flag's value is not the data dir
-        !["--engines", "--runs", "--queries"]
+        !["--engines", "--runs", "--queries", "--set"]
             .iter()
             .any(|f| value(f).as_deref() == Some(a.as_str()))
     }) else {
@@ -52,12 +52,18 @@ fn main() {
         .build()
         .expect("runtime");
     println!("engine,query,best_ms,median_ms,rows");
+    // `--set key=value` (repeatable): a DataFusion/Ballista setting for every session.
+    let sets: Vec<String> = args
+        .windows(2)
+        .filter(|w| w[0] == "--set")
+        .map(|w| w[1].clone())
+        .collect();
     for engine in engines {
-        rt.block_on(run_engine(engine, &data, &queries, runs));
+        rt.block_on(run_engine(engine, &data, &queries, runs, &sets));
     }
 }
 
-async fn run_engine(engine: Engine, data: &Path, queries: &Path, runs: usize) {
+async fn run_engine(engine: Engine, data: &Path, queries: &Path, runs: usize, sets: &[String]) {
     let mut session = Session::open(
         engine,
         ClusterOptions::default(),
@@ -65,13 +71,17 @@ async fn run_engine(engine: Engine, data: &Path, queries: &Path, runs: usize) {
     )
     .await
     .expect("session");
+    for set in sets {
+        let (k, v) = set.split_once('=').expect("--set key=value");
+        session
+            .run(&format!("SET {k} = '{v}'"))
+            .await
+            .unwrap_or_else(|e| panic!("SET {k}: {e}"));
+    }
     for t in TABLES {
         let file = data.join(format!("{t}.parquet"));
         session
-            .run(&format!(
-                "CREATE EXTERNAL TABLE {t} STORED AS PARQUET LOCATION '{}'",
-                file.display()
-            ))
+            .run(&format!("{t} = LOAD PARQUET '{}'", file.display()))
             .await
             .unwrap_or_else(|e| panic!("registering {t}: {e}"));
     }

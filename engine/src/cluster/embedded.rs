@@ -4,11 +4,16 @@
 //! shuffles, plan serialization) is the one that runs. Dropping the handle
 //! stops the runtime and everything on it.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use ballista_core::serde::{BallistaCodec, BallistaPhysicalExtensionCodec};
 
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use datafusion::execution::SessionState;
 
+use super::codec::FsqlLogicalCodec;
+use super::server_state;
 use crate::error::{Error, Result};
 
 /// How long the embedded scheduler may take to accept connections.
@@ -76,9 +81,20 @@ async fn boot(state: SessionState, executors: usize, slots: usize) -> Result<Str
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         Error::Cluster(format!("cannot start the embedded {what}: {e}"))
     };
-    let addr = ballista_scheduler::standalone::new_standalone_scheduler_from_state(&state)
-        .await
-        .map_err(|e| failed("scheduler", &e))?;
+    // Like `fsql cluster scheduler`: each session is built from the settings
+    // the client sends (so `SET` reaches the scheduler), with fsql's codec.
+    let config = state.config().clone();
+    let codec = BallistaCodec::new(
+        Arc::new(FsqlLogicalCodec::default()),
+        Arc::new(BallistaPhysicalExtensionCodec::default()),
+    );
+    let addr = ballista_scheduler::standalone::new_standalone_scheduler_with_builder(
+        Arc::new(|config| Ok(server_state(config))),
+        Arc::new(move || config.clone()),
+        codec,
+    )
+    .await
+    .map_err(|e| failed("scheduler", &e))?;
     let url = format!("http://localhost:{}", addr.port());
     for _ in 0..executors {
         let scheduler = connect(&url).await?;
