@@ -82,10 +82,11 @@ impl ClusterOptions {
 pub(crate) fn config(partitions: usize) -> SessionConfig {
     Engine::config(partitions)
         .upgrade_for_ballista()
-        // Ballista 55's adaptive planner (on by default) returns wrong
-        // results for plans fsql relies on: it drops a LIMIT over VALUES and
-        // breaks ROW_NUMBER() OVER (PARTITION BY ..). The static planner
-        // runs them correctly; the golden files hold both cases.
+        // Ballista 55's adaptive planner (on by default) plans stages itself,
+        // past fsql's physical rules (rules.rs): with it, a LIMIT over VALUES
+        // returns every row and a window after a filter on its PARTITION BY
+        // key fails. The static planner with the rules runs both correctly;
+        // the golden files hold both cases.
         .set_bool("ballista.planner.adaptive.enabled", false)
         // Joins stay sort-merge (Ballista's default). Hash joins were 1.6x
         // faster on TPC-H SF1, but they gave wrong results: a global COUNT(*)
