@@ -30,7 +30,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 struct Proc {
     name: String,
     child: Child,
-    /// Lines the process printed on stdout after its first one.
+    /// The process's stdout lines (read on a thread, so a full pipe never
+    /// blocks it).
     lines: mpsc::Receiver<String>,
 }
 

@@ -22,8 +22,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct EmbeddedCluster {
     runtime: Option<tokio::runtime::Runtime>,
     url: String,
-    executors: usize,
-    slots: usize,
 }
 
 impl EmbeddedCluster {
@@ -49,22 +47,12 @@ impl EmbeddedCluster {
         Ok(Self {
             runtime: Some(runtime),
             url,
-            executors,
-            slots,
         })
     }
 
     /// The scheduler's gRPC URL.
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    pub fn executors(&self) -> usize {
-        self.executors
-    }
-
-    pub fn slots(&self) -> usize {
-        self.slots
     }
 }
 
