@@ -1,0 +1,396 @@
+//! A trained model: what DESCRIBE MODEL shows ([`ModelInfo`]), the fitted
+//! preprocessing and estimator, training and prediction, and the versioned
+//! on-disk format (binary MessagePack, or JSON for EXPORT ... format='json').
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use smartcore::linalg::basic::arrays::Array;
+
+use crate::class::{ModelClass, Task};
+use crate::error::{MlError, Result, invalid};
+use crate::estimator::{Fitted, Prediction, Y};
+use crate::features::{Column, Encoder, Impute, Label, TargetKind};
+use crate::metrics;
+use crate::params::Params;
+pub use crate::params::Value;
+
+/// Version of the model format this build writes; it reads this and older.
+pub const FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"FSQLMDL\0";
+
+/// What to train: the class, the hyper-parameters as written, the target
+/// column (None: clustering) and the NULL policy.
+#[derive(Debug, Clone)]
+pub struct TrainSpec {
+    pub class: ModelClass,
+    pub params: Vec<(String, Value)>,
+    pub target: Option<String>,
+    pub impute: Impute,
+}
+
+/// The target column handed to training.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A classifier's labels, with the column's type.
+    Labels(TargetKind, Vec<Option<Label>>),
+    /// A regressor's numbers.
+    Numbers(Vec<Option<f64>>),
+}
+
+/// Everything about a model except its fitted state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub class: ModelClass,
+    pub task: Task,
+    pub target: Option<String>,
+    pub target_kind: Option<TargetKind>,
+    /// `(name, kind)` of each feature column, in training order.
+    pub features: Vec<(String, String)>,
+    /// All hyper-parameters, given and defaulted.
+    pub params: Vec<(String, Value)>,
+    pub impute: Impute,
+    pub training_rows: usize,
+    /// Metrics on the training rows (accuracy, F1 / R², RMSE, MAE / inertia).
+    pub metrics: Vec<(String, f64)>,
+    /// Class labels of a classifier, in index order.
+    pub labels: Vec<Label>,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+    /// The fsql version that trained it.
+    pub fsql_version: String,
+}
+
+/// A trained model.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Model {
+    pub info: ModelInfo,
+    encoder: Encoder,
+    estimator: Fitted,
+}
+
+/// PREDICT's output for a batch of rows.
+#[derive(Debug, Clone)]
+pub enum Predictions {
+    Labels {
+        kind: TargetKind,
+        values: Vec<Option<Label>>,
+        /// The probability of the predicted label.
+        probability: Option<Vec<Option<f64>>>,
+    },
+    Numbers(Vec<Option<f64>>),
+    Clusters(Vec<Option<i64>>),
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    fsql_model_format: u32,
+    model: &'a Model,
+}
+
+#[derive(Deserialize)]
+struct JsonFile {
+    model: Model,
+}
+
+impl Model {
+    /// Trains a model named `name` on `features` (and `target`).
+    pub fn train(
+        name: &str,
+        spec: &TrainSpec,
+        features: &[(String, Column)],
+        target: Option<Target>,
+    ) -> Result<Model> {
+        let class = spec.class;
+        let params = Params::resolve(class, &spec.params)?;
+        let task = class.task();
+        let rows = features.first().map_or(0, |(_, c)| c.len());
+        match (task, &target) {
+            (Task::Clustering, Some(_)) => {
+                return Err(invalid(format!(
+                    "{} is a clustering model and takes no target_column",
+                    class.sklearn_name()
+                )));
+            }
+            (Task::Classification | Task::Regression, None) => {
+                return Err(invalid(format!(
+                    "{} needs WITH (target_column = '...')",
+                    class.sklearn_name()
+                )));
+            }
+            (Task::Regression, Some(Target::Labels(..))) => {
+                return Err(invalid(format!(
+                    "{} is a regression model and needs a numeric target column; '{}' is not numeric",
+                    class.sklearn_name(),
+                    spec.target.as_deref().unwrap_or_default()
+                )));
+            }
+            _ => {}
+        }
+        let encoder = Encoder::fit(features, spec.impute)?;
+        let aligned = encoder.align(features)?;
+        // Rows kept for training: with impute = 'drop', those without NULLs.
+        let mut keep = vec![true; rows];
+        if spec.impute == Impute::Drop {
+            for (k, null) in keep.iter_mut().zip(Encoder::null_rows(features, rows)) {
+                *k = !null;
+            }
+        }
+        let target_name = spec.target.clone().unwrap_or_default();
+        let target_null = |i: usize| {
+            invalid(format!(
+                "target column '{target_name}' is NULL in row {}; filter the NULLs out or add WITH (impute = 'drop')",
+                i + 1
+            ))
+        };
+        let mut labels: Vec<Label> = Vec::new();
+        let mut target_kind = None;
+        let mut class_index: Vec<u32> = Vec::new();
+        let mut numbers: Vec<f64> = Vec::new();
+        match &target {
+            Some(Target::Labels(kind, values)) => {
+                target_kind = Some(*kind);
+                let mut present: Vec<Label> = values.iter().flatten().cloned().collect();
+                present.sort();
+                present.dedup();
+                labels = present;
+                for (i, v) in values.iter().enumerate() {
+                    match v {
+                        None if spec.impute == Impute::Drop => keep[i] = false,
+                        None => return Err(target_null(i)),
+                        Some(_) => {}
+                    }
+                }
+                for (i, v) in values.iter().enumerate() {
+                    if keep[i] {
+                        let l = v.as_ref().expect("NULL rows are dropped");
+                        class_index.push(labels.binary_search(l).expect("label is known") as u32);
+                    }
+                }
+            }
+            Some(Target::Numbers(values)) => {
+                target_kind = Some(TargetKind::Float);
+                for (i, v) in values.iter().enumerate() {
+                    match v {
+                        None if spec.impute == Impute::Drop => keep[i] = false,
+                        None => return Err(target_null(i)),
+                        Some(x) if !x.is_finite() => {
+                            return Err(invalid(format!(
+                                "target column '{target_name}' holds NaN or infinity in row {}",
+                                i + 1
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                numbers = values
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(v, _)| v.expect("NULL rows are dropped"))
+                    .collect();
+            }
+            None => {}
+        }
+        let training_rows = keep.iter().filter(|k| **k).count();
+        if training_rows == 0 {
+            return Err(invalid("the training query returned no rows"));
+        }
+        let x = encoder.encode(&aligned, &keep)?;
+        let y = match &target {
+            Some(Target::Labels(..)) => Y::Classes {
+                index: &class_index,
+                count: labels.len(),
+            },
+            Some(Target::Numbers(_)) => Y::Numbers(&numbers),
+            None => Y::None,
+        };
+        let estimator = Fitted::fit(class, &params, &x, y)?;
+        let metrics = match estimator.predict(&x)? {
+            Prediction::Classes(pred) if task == Task::Classification => {
+                let (p, r, f1) = metrics::weighted_prf(&class_index, &pred);
+                vec![
+                    (
+                        "accuracy".to_string(),
+                        metrics::accuracy(&class_index, &pred),
+                    ),
+                    ("precision".to_string(), p),
+                    ("recall".to_string(), r),
+                    ("f1".to_string(), f1),
+                ]
+            }
+            Prediction::Classes(pred) => {
+                let (n, w) = x.shape();
+                let rows: Vec<Vec<f64>> = (0..n)
+                    .map(|i| (0..w).map(|j| *x.get((i, j))).collect())
+                    .collect();
+                vec![("inertia".to_string(), metrics::inertia(&rows, &pred))]
+            }
+            Prediction::Numbers(pred) => vec![
+                ("r2".to_string(), metrics::r2(&numbers, &pred)),
+                ("rmse".to_string(), metrics::rmse(&numbers, &pred)),
+                ("mae".to_string(), metrics::mae(&numbers, &pred)),
+            ],
+        };
+        let created_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Ok(Model {
+            info: ModelInfo {
+                name: name.to_string(),
+                class,
+                task,
+                target: spec.target.clone(),
+                target_kind,
+                features: encoder.describe(),
+                params: params.values.clone(),
+                impute: spec.impute,
+                training_rows,
+                metrics,
+                labels,
+                created_at,
+                fsql_version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            encoder,
+            estimator,
+        })
+    }
+
+    /// The feature column names, in training order.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.encoder.names().into_iter().map(String::from).collect()
+    }
+
+    /// Predicts for the rows of `features` (found by name; other columns are
+    /// ignored). With impute = 'drop', rows with a NULL feature get NULL.
+    pub fn predict(&self, features: &[(String, Column)]) -> Result<Predictions> {
+        let aligned = self.encoder.align(features)?;
+        let rows = aligned.first().map_or(0, |c| c.len());
+        let keep: Vec<bool> = if self.encoder.impute() == Impute::Drop {
+            let named: Vec<(String, Column)> = self
+                .feature_names()
+                .into_iter()
+                .zip(aligned.iter().map(|c| (*c).clone()))
+                .collect();
+            Encoder::null_rows(&named, rows)
+                .iter()
+                .map(|n| !n)
+                .collect()
+        } else {
+            vec![true; rows]
+        };
+        let kept = keep.iter().filter(|k| **k).count();
+        let x = self.encoder.encode(&aligned, &keep)?;
+        // Spreads the kept rows' values back over all rows (NULL for dropped).
+        fn spread<T: Clone>(keep: &[bool], values: Vec<T>) -> Vec<Option<T>> {
+            let mut it = values.into_iter();
+            keep.iter()
+                .map(|k| if *k { it.next() } else { None })
+                .collect()
+        }
+        if kept == 0 {
+            return Ok(self.empty(rows));
+        }
+        Ok(match self.estimator.predict(&x)? {
+            Prediction::Classes(c) if self.info.task == Task::Clustering => {
+                Predictions::Clusters(spread(&keep, c.into_iter().map(i64::from).collect()))
+            }
+            Prediction::Classes(c) => {
+                let probability = self
+                    .estimator
+                    .probabilities(&x, self.info.labels.len())?
+                    .map(|p| {
+                        let best: Vec<f64> = p
+                            .iter()
+                            .zip(&c)
+                            .map(|(row, k)| <[f64]>::get(row, *k as usize).copied().unwrap_or(0.0))
+                            .collect();
+                        spread(&keep, best)
+                    });
+                let values = c
+                    .iter()
+                    .map(|k| self.info.labels[*k as usize].clone())
+                    .collect();
+                Predictions::Labels {
+                    kind: self.info.target_kind.unwrap_or(TargetKind::Text),
+                    values: spread(&keep, values),
+                    probability,
+                }
+            }
+            Prediction::Numbers(v) => Predictions::Numbers(spread(&keep, v)),
+        })
+    }
+
+    fn empty(&self, rows: usize) -> Predictions {
+        match self.info.task {
+            Task::Clustering => Predictions::Clusters(vec![None; rows]),
+            Task::Regression => Predictions::Numbers(vec![None; rows]),
+            Task::Classification => Predictions::Labels {
+                kind: self.info.target_kind.unwrap_or(TargetKind::Text),
+                values: vec![None; rows],
+                probability: self.info.class.has_probability().then(|| vec![None; rows]),
+            },
+        }
+    }
+
+    /// The binary format: magic, format version, MessagePack body.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        rmp_serde::encode::write_named(&mut out, self)
+            .map_err(|e| MlError::Format(e.to_string()))?;
+        Ok(out)
+    }
+
+    /// The JSON format (EXPORT MODEL ... format = 'json').
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(&JsonOut {
+            fsql_model_format: FORMAT_VERSION,
+            model: self,
+        })
+        .map_err(|e| MlError::Format(e.to_string()))
+    }
+
+    /// Reads either format.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        if let Some(rest) = bytes.strip_prefix(MAGIC.as_slice()) {
+            let (version, body) = rest
+                .split_at_checked(4)
+                .ok_or_else(|| MlError::Format("the file ends inside its header".to_string()))?;
+            let version = u32::from_le_bytes(version.try_into().expect("4 bytes"));
+            check_version(version)?;
+            return rmp_serde::from_slice(body).map_err(|e| MlError::Format(e.to_string()));
+        }
+        if bytes.first().is_some_and(|b| *b == b'{') {
+            #[derive(Deserialize)]
+            struct Header {
+                fsql_model_format: u32,
+            }
+            let header: Header =
+                serde_json::from_slice(bytes).map_err(|e| MlError::Format(e.to_string()))?;
+            check_version(header.fsql_model_format)?;
+            let file: JsonFile =
+                serde_json::from_slice(bytes).map_err(|e| MlError::Format(e.to_string()))?;
+            return Ok(file.model);
+        }
+        Err(MlError::Format(
+            "not an fsql model (neither the binary nor the JSON format)".to_string(),
+        ))
+    }
+
+    /// The model under another name (IMPORT MODEL ... AS another name).
+    pub fn renamed(mut self, name: &str) -> Model {
+        self.info.name = name.to_string();
+        self
+    }
+}
+
+fn check_version(version: u32) -> Result<()> {
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(MlError::Format(format!(
+            "model format version {version} is not supported by this fsql (it reads versions 1 to {FORMAT_VERSION})"
+        )));
+    }
+    Ok(())
+}
