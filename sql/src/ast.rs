@@ -88,9 +88,48 @@ pub enum Statement {
     /// `EXPLAIN [ANALYZE] [VERBOSE] <FugueSQL statement>`: the plan of the
     /// dataframe the statement produces (SQL's own EXPLAIN stays `Sql`).
     Explain(Explain),
+    /// `CREATE [OR REPLACE] MODEL [IF NOT EXISTS] m WITH (...) AS (SELECT ...)`
+    CreateModel(CreateModel),
+    /// `PREDICT(MODEL m, SELECT ...)`, written where SQL expects a table; it
+    /// reaches the engine as a [`Nested`] statement.
+    Predict(Predict),
+    /// `DESCRIBE MODEL m`
+    DescribeModel(Name),
+    /// `SHOW MODELS`
+    ShowModels,
+    /// `DROP MODEL [IF EXISTS] m`
+    DropModel { name: Name, if_exists: bool },
+    /// `EXPORT MODEL m WITH (format = 'fsql'|'json', location = '...')`
+    ExportModel { name: Name, options: Vec<(Name, Literal)> },
+    /// `IMPORT MODEL [OR REPLACE] m WITH (location = '...')` (also `LOAD MODEL`)
+    ImportModel {
+        name: Name,
+        or_replace: bool,
+        options: Vec<(Name, Literal)>,
+    },
     /// A statement made only of modifiers / YIELD: applies them to the
     /// previous dataframe (`SELECT ...; PERSIST`).
     Previous,
+}
+
+/// `CREATE MODEL`: the options as written (`model_class`, `target_column`,
+/// hyper-parameters, nested `(k = v)` maps, `ARRAY[...]` lists) and the
+/// statement whose rows train the model.
+#[derive(Debug, Clone)]
+pub struct CreateModel {
+    pub name: Name,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    pub options: Vec<(Name, Literal)>,
+    pub query: Box<Statement>,
+}
+
+/// `PREDICT(MODEL m, <statement>)`: the statement's rows plus the model's
+/// `target` column (and `probability` for classifiers that have one).
+#[derive(Debug, Clone)]
+pub struct Predict {
+    pub model: Name,
+    pub input: Box<Statement>,
 }
 
 impl Statement {
@@ -99,7 +138,12 @@ impl Statement {
     pub fn is_output(&self) -> bool {
         matches!(
             self,
-            Statement::Print(_) | Statement::Save(Save { and_use: false, .. })
+            Statement::Print(_)
+                | Statement::Save(Save { and_use: false, .. })
+                | Statement::CreateModel(_)
+                | Statement::DropModel { .. }
+                | Statement::ExportModel { .. }
+                | Statement::ImportModel { .. }
         )
     }
 }

@@ -36,8 +36,13 @@ impl Display for Step {
         if !matches!(self.statement, Statement::Previous) {
             let mut text = self.statement.to_string();
             // Nested statements go back where the SQL names them.
-            for n in &self.nested {
-                text = text.replace(&n.name, &format!("({})", n.statement));
+            // Outer ones were recorded after the ones nested in them.
+            for n in self.nested.iter().rev() {
+                let inline = match &n.statement {
+                    Statement::Predict(_) => n.statement.to_string(),
+                    other => format!("({other})"),
+                };
+                text = text.replace(&n.name, &inline);
             }
             f.write_str(&text)?;
         }
@@ -223,6 +228,45 @@ impl Display for Statement {
             Statement::Query(q) => write!(f, "{q}"),
             Statement::Sql(s) => write!(f, "{s}"),
             Statement::Previous => Ok(()),
+            Statement::CreateModel(m) => {
+                f.write_str("CREATE ")?;
+                if m.or_replace {
+                    f.write_str("OR REPLACE ")?;
+                }
+                f.write_str("MODEL ")?;
+                if m.if_not_exists {
+                    f.write_str("IF NOT EXISTS ")?;
+                }
+                write!(f, "{} WITH ", m.name)?;
+                with_options(f, &m.options)?;
+                write!(f, " AS ({})", m.query)
+            }
+            Statement::Predict(p) => write!(f, "PREDICT(MODEL {}, {})", p.model, p.input),
+            Statement::DescribeModel(n) => write!(f, "DESCRIBE MODEL {n}"),
+            Statement::ShowModels => f.write_str("SHOW MODELS"),
+            Statement::DropModel { name, if_exists } => {
+                f.write_str("DROP MODEL ")?;
+                if *if_exists {
+                    f.write_str("IF EXISTS ")?;
+                }
+                write!(f, "{name}")
+            }
+            Statement::ExportModel { name, options } => {
+                write!(f, "EXPORT MODEL {name} WITH ")?;
+                with_options(f, options)
+            }
+            Statement::ImportModel {
+                name,
+                or_replace,
+                options,
+            } => {
+                f.write_str("IMPORT ")?;
+                if *or_replace {
+                    f.write_str("OR REPLACE ")?;
+                }
+                write!(f, "MODEL {name} WITH ")?;
+                with_options(f, options)
+            }
             Statement::Explain(e) => {
                 write!(f, "EXPLAIN ")?;
                 if e.analyze {
@@ -372,5 +416,47 @@ impl Display for Statement {
                 from(f, &a.input)
             }
         }
+    }
+}
+
+/// `(k = v, ...)` of the ML statements; maps print as nested parentheses,
+/// lists as `ARRAY[...]`.
+fn with_options(f: &mut Formatter<'_>, options: &[(Name, Literal)]) -> fmt::Result {
+    f.write_char('(')?;
+    for (i, (k, v)) in options.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{k} = ")?;
+        ml_value(f, v)?;
+    }
+    f.write_char(')')
+}
+
+fn ml_value(f: &mut Formatter<'_>, v: &Literal) -> fmt::Result {
+    match v {
+        Literal::Object(entries) => {
+            f.write_char('(')?;
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{k} = ")?;
+                ml_value(f, v)?;
+            }
+            f.write_char(')')
+        }
+        Literal::List(items) => {
+            f.write_str("ARRAY[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                ml_value(f, item)?;
+            }
+            f.write_char(']')
+        }
+        Literal::String(s) => write!(f, "'{}'", s.replace('\'', "''")),
+        other => write!(f, "{other}"),
     }
 }

@@ -42,6 +42,8 @@ const STATEMENT_WORDS: &[&str] = &[
     "DESCRIBE",
     "SUB",
     "CONNECT",
+    "EXPORT",
+    "IMPORT",
 ];
 
 /// Keywords after which an expression or clause necessarily continues.

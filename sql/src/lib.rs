@@ -14,6 +14,7 @@ mod display;
 mod error;
 mod extent;
 mod fugue;
+mod ml;
 mod parser;
 mod values;
 

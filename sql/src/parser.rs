@@ -86,7 +86,7 @@ fn starts_nested(tokens: &[TokenWithSpan]) -> bool {
 }
 
 /// The index of the `)` that closes the `(` at `open`.
-fn matching_paren(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
+pub(crate) fn matching_paren(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
     let mut depth = 0i64;
     for (i, t) in tokens.iter().enumerate().skip(open) {
         match t.token {
@@ -144,7 +144,7 @@ impl Parser {
         })
     }
 
-    fn statement(&mut self) -> Result<Statement, ParseError> {
+    pub(crate) fn statement(&mut self) -> Result<Statement, ParseError> {
         if self.cur.is_kw("EXPLAIN") {
             let mut n = 1;
             while self.cur.is_kw_at(n, "ANALYZE") || self.cur.is_kw_at(n, "VERBOSE") {
@@ -161,6 +161,9 @@ impl Parser {
                     statement,
                 }));
             }
+        }
+        if let Some(statement) = self.ml_statement()? {
+            return Ok(statement);
         }
         let c = &self.cur;
         if c.is_kw("CREATE") && matches!(c.peek_at(1).token, Token::LBracket) {
@@ -289,6 +292,19 @@ impl Parser {
         let mut out = Vec::with_capacity(slice.len());
         let mut i = 0;
         while i < slice.len() {
+            if i > 0
+                && takes_table(&slice[i - 1].token)
+                && is_word(&slice[i].token, "PREDICT")
+                && slice.get(i + 1).is_some_and(|t| t.token == Token::LParen)
+            {
+                let (name, close) = self.predict(&slice, i + 1)?;
+                out.push(TokenWithSpan::new(
+                    Token::make_word(&name.value, None),
+                    name.span,
+                ));
+                i = close + 1;
+                continue;
+            }
             let nests = slice[i].token == Token::LParen
                 && i > 0
                 && takes_table(&slice[i - 1].token)
@@ -314,9 +330,21 @@ impl Parser {
     fn nest(&mut self, tokens: &[TokenWithSpan], open: usize) -> Result<(Name, usize), ParseError> {
         let close = matching_paren(tokens, open)
             .ok_or_else(|| ParseError::new("this '(' is never closed", tokens[open].span))?;
-        let span = tokens[open].span.union(&tokens[close].span);
+        let statement = self.statement_in(&tokens[open + 1..close], tokens[close].span)?;
+        Ok((self.push_nested(statement, tokens[open].span.union(&tokens[close].span)), close))
+    }
+
+    /// Parses `tokens` (the inside of parentheses, closed at `end`) as one
+    /// statement that produces a dataframe. Statements nested in it are
+    /// recorded first, so they run before it.
+    pub(crate) fn statement_in(
+        &mut self,
+        tokens: &[TokenWithSpan],
+        end: Span,
+    ) -> Result<Statement, ParseError> {
+        let first = tokens.first().map_or(end, |t| t.span);
         let mut sub = Parser {
-            cur: Cursor::with_eof(tokens[open + 1..close].to_vec(), tokens[close].span),
+            cur: Cursor::with_eof(tokens.to_vec(), end),
             nested: Vec::new(),
         };
         let statement = sub.statement()?;
@@ -333,23 +361,27 @@ impl Parser {
         if statement.is_output() || matches!(statement, Statement::Previous) {
             return Err(ParseError::new(
                 "a nested statement must produce a dataframe",
-                tokens[open + 1].span,
+                first,
             ));
         }
-        // Statements nested inside this one run first.
         self.nested.append(&mut sub.nested);
+        Ok(statement)
+    }
+
+    /// Records `statement` as nested under a name made from where it is
+    /// written, and returns that name.
+    pub(crate) fn push_nested(&mut self, statement: Statement, span: Span) -> Name {
         let name = format!("__fsql_nested_{}_{}__", span.start.line, span.start.column);
         self.nested.push(Nested {
             name: name.clone(),
             statement,
             span,
         });
-        let name = Name {
+        Name {
             value: name,
             quoted: false,
             span,
-        };
-        Ok((name, close))
+        }
     }
 
     /// A dataframe a FugueSQL statement reads: a name, or a statement in
@@ -493,4 +525,26 @@ impl Parser {
             _ => Err(self.cur.expected(what)),
         }
     }
+}
+
+/// `SELECT * FROM name` as a query, for statements that take a dataframe by
+/// name where a query is expected (`PREDICT(MODEL m, df)`).
+pub(crate) fn select_all_from(
+    name: &str,
+    quote: Option<char>,
+    span: Span,
+) -> Result<sql::Query, ParseError> {
+    let ident = match quote {
+        Some(q) => sql::Ident::with_quote(q, name),
+        None => sql::Ident::new(name),
+    };
+    let text = format!("SELECT * FROM {ident}");
+    let dialect = GenericDialect {};
+    let mut parser = SqlParser::new(&dialect)
+        .try_with_sql(&text)
+        .map_err(|e| ParseError::from_sqlparser(&e.to_string(), span))?;
+    parser
+        .parse_query()
+        .map(|q| *q)
+        .map_err(|e| ParseError::from_sqlparser(&e.to_string(), span))
 }
