@@ -34,6 +34,16 @@ pub struct Cli {
     #[arg(long, global = true, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub executors: u16,
 
+    /// Where CREATE MODEL stores models and PREDICT finds them.
+    #[arg(
+        long,
+        global = true,
+        env = "FSQL_MODEL_DIR",
+        value_name = "DIR",
+        default_value = ".fsql/models"
+    )]
+    pub model_dir: std::path::PathBuf,
+
     /// Template variable for {{ name }} in the script (repeatable).
     #[arg(short = 'D', long = "define", global = true, value_name = "NAME=VALUE", value_parser = parse_define)]
     pub defines: Vec<(String, String)>,

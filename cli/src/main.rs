@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             cluster_options(&cli),
             cli.format,
             &cli.defines,
+            &cli.model_dir,
         ),
     }
 }
@@ -65,6 +66,7 @@ async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {
         Ok(s) => s,
         Err(e) => return report::error(name, text, &e),
     };
+    session.set_model_dir(&cli.model_dir);
     for (k, v) in &cli.defines {
         session.set_variable(k.clone(), v.clone());
     }

@@ -189,6 +189,12 @@ impl<T> AtSpan<T> for std::result::Result<T, DataFusionError> {
     }
 }
 
+impl<T> AtSpan<T> for std::result::Result<T, datafusion::arrow::error::ArrowError> {
+    fn at(self, span: Span) -> Result<T> {
+        self.map_err(|e| Error::datafusion(span, DataFusionError::ArrowError(Box::new(e), None)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@ use crate::cluster::{ClusterOptions, EmbeddedCluster};
 use crate::engine::Engine;
 use crate::error::{AtSpan, Error, Result};
 use crate::lower;
+use crate::ml::ModelStore;
 use crate::output::{CollectSink, Sink};
 use crate::template;
 
@@ -53,6 +54,8 @@ pub struct Session {
     /// Where the previous dataframe's statement is, for errors raised when
     /// it finally runs.
     last_span: Span,
+    /// Where CREATE MODEL stores models and PREDICT finds them.
+    pub(crate) models: ModelStore,
 }
 
 impl Session {
@@ -88,7 +91,19 @@ impl Session {
             scratch: None,
             last_step_produced: false,
             last_span: Span::empty(),
+            models: ModelStore::new(crate::ml::store::DEFAULT_DIR),
         })
+    }
+
+    /// Keeps models in `dir` from now on (default `.fsql/models` under the
+    /// working directory).
+    pub fn set_model_dir(&mut self, dir: impl AsRef<std::path::Path>) {
+        self.models = ModelStore::new(dir);
+    }
+
+    /// The model store of this session.
+    pub fn models(&self) -> &ModelStore {
+        &self.models
     }
 
     pub fn engine(&self) -> Engine {

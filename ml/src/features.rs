@@ -29,6 +29,13 @@ impl Column {
         self.len() == 0
     }
 
+    pub(crate) fn permuted(&self, order: &[usize]) -> Column {
+        match self {
+            Column::Numeric(v) => Column::Numeric(order.iter().map(|i| v[*i]).collect()),
+            Column::Text(v) => Column::Text(order.iter().map(|i| v[*i].clone()).collect()),
+        }
+    }
+
     fn is_null(&self, row: usize) -> bool {
         match self {
             Column::Numeric(v) => v[row].is_none(),
@@ -292,10 +299,9 @@ impl Encoder {
     }
 }
 
-fn null_error(name: &str, row: usize) -> crate::MlError {
+fn null_error(name: &str, _row: usize) -> crate::MlError {
     invalid(format!(
-        "feature column '{name}' is NULL in row {}; add WITH (impute = 'mean') or (impute = 'drop') to the model, or filter the NULLs out",
-        row + 1
+        "feature column '{name}' has NULL values; add WITH (impute = 'mean') or (impute = 'drop') to the model, or filter the NULLs out"
     ))
 }
 
@@ -336,7 +342,7 @@ mod tests {
         let enc = Encoder::fit(&cols, Impute::None).unwrap();
         let aligned = enc.align(&cols).unwrap();
         let err = enc.encode(&aligned, &[true; 3]).unwrap_err().to_string();
-        assert!(err.contains("'x' is NULL in row 2"), "{err}");
+        assert!(err.contains("'x' has NULL values"), "{err}");
     }
 
     #[test]

@@ -19,3 +19,4 @@ pub use class::{ModelClass, ParamKind, ParamSpec, Task};
 pub use error::{MlError, Result};
 pub use features::{Column, Impute, Label, TargetKind};
 pub use model::{FORMAT_VERSION, Model, ModelInfo, Predictions, Target, TrainSpec, Value};
+pub use params::check_params;

@@ -128,6 +128,15 @@ impl Model {
             }
             _ => {}
         }
+        // Training sees the rows in one canonical order, so the model does not
+        // depend on how the engine partitioned and returned them.
+        let order = canonical_order(features, target.as_ref(), rows);
+        let features: Vec<(String, Column)> = features
+            .iter()
+            .map(|(n, c)| (n.clone(), c.permuted(&order)))
+            .collect();
+        let features = features.as_slice();
+        let target = target.map(|t| t.permuted(&order));
         let encoder = Encoder::fit(features, spec.impute)?;
         let aligned = encoder.align(features)?;
         // Rows kept for training: with impute = 'drop', those without NULLs.
@@ -138,10 +147,9 @@ impl Model {
             }
         }
         let target_name = spec.target.clone().unwrap_or_default();
-        let target_null = |i: usize| {
+        let target_null = |_: usize| {
             invalid(format!(
-                "target column '{target_name}' is NULL in row {}; filter the NULLs out or add WITH (impute = 'drop')",
-                i + 1
+                "target column '{target_name}' has NULL values; filter them out or add WITH (impute = 'drop')"
             ))
         };
         let mut labels: Vec<Label> = Vec::new();
@@ -177,8 +185,7 @@ impl Model {
                         None => return Err(target_null(i)),
                         Some(x) if !x.is_finite() => {
                             return Err(invalid(format!(
-                                "target column '{target_name}' holds NaN or infinity in row {}",
-                                i + 1
+                                "target column '{target_name}' holds NaN or infinity ({x})"
                             )));
                         }
                         Some(_) => {}
@@ -384,6 +391,50 @@ impl Model {
         self.info.name = name.to_string();
         self
     }
+}
+
+impl Target {
+    fn permuted(self, order: &[usize]) -> Target {
+        match self {
+            Target::Labels(k, v) => {
+                Target::Labels(k, order.iter().map(|i| v[*i].clone()).collect())
+            }
+            Target::Numbers(v) => Target::Numbers(order.iter().map(|i| v[*i]).collect()),
+        }
+    }
+}
+
+/// Row indices sorted by target, then by each feature (NULLs first).
+fn canonical_order(
+    features: &[(String, Column)],
+    target: Option<&Target>,
+    rows: usize,
+) -> Vec<usize> {
+    use std::cmp::Ordering;
+    let mut order: Vec<usize> = (0..rows).collect();
+    let by_column = |c: &Column, a: usize, b: usize| -> Ordering {
+        match c {
+            Column::Numeric(v) => match (v[a], v[b]) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (x, y) => x.is_some().cmp(&y.is_some()),
+            },
+            Column::Text(v) => v[a].cmp(&v[b]),
+        }
+    };
+    order.sort_by(|&a, &b| {
+        let first = match target {
+            Some(Target::Labels(_, v)) => v[a].cmp(&v[b]),
+            Some(Target::Numbers(v)) => match (v[a], v[b]) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (x, y) => x.is_some().cmp(&y.is_some()),
+            },
+            None => Ordering::Equal,
+        };
+        features
+            .iter()
+            .fold(first, |acc, (_, c)| acc.then_with(|| by_column(c, a, b)))
+    });
+    order
 }
 
 fn check_version(version: u32) -> Result<()> {

@@ -111,6 +111,12 @@ impl Params {
     }
 }
 
+/// Checks hyper-parameters against the class without training anything
+/// (so a statement fails before its query runs).
+pub fn check_params(class: ModelClass, given: &[(String, Value)]) -> Result<()> {
+    Params::resolve(class, given).map(|_| ())
+}
+
 fn check(class: ModelClass, spec: &ParamSpec, value: &Value) -> Result<()> {
     let bad = |what: &str| {
         Err(invalid(format!(

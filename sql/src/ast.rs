@@ -98,9 +98,15 @@ pub enum Statement {
     /// `SHOW MODELS`
     ShowModels,
     /// `DROP MODEL [IF EXISTS] m`
-    DropModel { name: Name, if_exists: bool },
+    DropModel {
+        name: Name,
+        if_exists: bool,
+    },
     /// `EXPORT MODEL m WITH (format = 'fsql'|'json', location = '...')`
-    ExportModel { name: Name, options: Vec<(Name, Literal)> },
+    ExportModel {
+        name: Name,
+        options: Vec<(Name, Literal)>,
+    },
     /// `IMPORT MODEL [OR REPLACE] m WITH (location = '...')` (also `LOAD MODEL`)
     ImportModel {
         name: Name,

@@ -135,7 +135,9 @@ impl Parser {
             .ok_or_else(|| ParseError::new("this '(' is never closed", tokens[open].span))?;
         let span = tokens[open - 1].span.union(&tokens[close].span);
         let inner = &tokens[open + 1..close];
-        let model_kw = inner.first().filter(|t| crate::cursor::is_word(&t.token, "MODEL"));
+        let model_kw = inner
+            .first()
+            .filter(|t| crate::cursor::is_word(&t.token, "MODEL"));
         let Some(model_kw) = model_kw else {
             return Err(ParseError::new(
                 "expected PREDICT(MODEL name, SELECT ...)",
@@ -168,14 +170,16 @@ impl Parser {
             }
         }
         let body = &inner[3..];
-        let input = if body.len() == 1
-            && matches!(&body[0].token, Token::Word(_))
-        {
+        let input = if body.len() == 1 && matches!(&body[0].token, Token::Word(_)) {
             // PREDICT(MODEL m, df): a dataframe or table by name.
-            let Token::Word(w) = &body[0].token else { unreachable!() };
-            Statement::Query(Box::new(
-                crate::parser::select_all_from(&w.value, w.quote_style, body[0].span)?,
-            ))
+            let Token::Word(w) = &body[0].token else {
+                unreachable!()
+            };
+            Statement::Query(Box::new(crate::parser::select_all_from(
+                &w.value,
+                w.quote_style,
+                body[0].span,
+            )?))
         } else {
             self.statement_in(body, tokens[close].span)?
         };
@@ -263,14 +267,25 @@ mod tests {
         assert!(m.or_replace && !m.if_not_exists);
         assert_eq!(m.name.value, "m");
         let keys: Vec<&str> = m.options.iter().map(|(k, _)| k.value.as_str()).collect();
-        assert_eq!(keys, ["model_class", "target_column", "alpha", "fit_kwargs", "grid"]);
+        assert_eq!(
+            keys,
+            [
+                "model_class",
+                "target_column",
+                "alpha",
+                "fit_kwargs",
+                "grid"
+            ]
+        );
         assert_eq!(
             m.options[3].1,
             Literal::Object(vec![("sample_weight".into(), Literal::String("w".into()))])
         );
         assert!(matches!(m.options[4].1, Literal::List(ref v) if v.len() == 2));
         assert!(matches!(*m.query, Statement::Query(_)));
-        round_trip("CREATE MODEL IF NOT EXISTS m WITH (model_class = 'KMeans', n_clusters = 3) AS (LOAD 'x.csv')");
+        round_trip(
+            "CREATE MODEL IF NOT EXISTS m WITH (model_class = 'KMeans', n_clusters = 3) AS (LOAD 'x.csv')",
+        );
     }
 
     #[test]
@@ -303,10 +318,30 @@ mod tests {
         .unwrap();
         assert!(matches!(s.steps[0].statement, Statement::ShowModels));
         assert!(matches!(&s.steps[1].statement, Statement::DescribeModel(n) if n.value == "m"));
-        assert!(matches!(&s.steps[2].statement, Statement::DropModel { if_exists: true, .. }));
-        assert!(matches!(&s.steps[3].statement, Statement::ExportModel { options, .. } if options.len() == 2));
-        assert!(matches!(&s.steps[4].statement, Statement::ImportModel { or_replace: true, .. }));
-        assert!(matches!(&s.steps[5].statement, Statement::ImportModel { or_replace: false, .. }));
+        assert!(matches!(
+            &s.steps[2].statement,
+            Statement::DropModel {
+                if_exists: true,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&s.steps[3].statement, Statement::ExportModel { options, .. } if options.len() == 2)
+        );
+        assert!(matches!(
+            &s.steps[4].statement,
+            Statement::ImportModel {
+                or_replace: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &s.steps[5].statement,
+            Statement::ImportModel {
+                or_replace: false,
+                ..
+            }
+        ));
         round_trip(
             "SHOW MODELS\nDESCRIBE MODEL m\nDROP MODEL IF EXISTS m\nEXPORT MODEL m WITH (format = 'json', location = 'a''b')",
         );

@@ -331,7 +331,10 @@ impl Parser {
         let close = matching_paren(tokens, open)
             .ok_or_else(|| ParseError::new("this '(' is never closed", tokens[open].span))?;
         let statement = self.statement_in(&tokens[open + 1..close], tokens[close].span)?;
-        Ok((self.push_nested(statement, tokens[open].span.union(&tokens[close].span)), close))
+        Ok((
+            self.push_nested(statement, tokens[open].span.union(&tokens[close].span)),
+            close,
+        ))
     }
 
     /// Parses `tokens` (the inside of parentheses, closed at `end`) as one

@@ -30,19 +30,24 @@ pub struct FsqlDb {
     session: Session,
     printed: SharedSink,
     engine: Engine,
+    /// The session's model store: each file starts with no models.
+    _models: tempfile::TempDir,
 }
 
 impl FsqlDb {
     /// A database on `engine`; `cluster` says where the cluster engine runs.
     pub async fn open(engine: Engine, cluster: ClusterOptions) -> Result<Self, DbError> {
         let printed = SharedSink::default();
-        let session = Session::open(engine, cluster, Box::new(printed.clone()))
+        let mut session = Session::open(engine, cluster, Box::new(printed.clone()))
             .await
             .map_err(|e| DbError(e.to_string()))?;
+        let models = tempfile::tempdir().map_err(|e| DbError(e.to_string()))?;
+        session.set_model_dir(models.path());
         Ok(Self {
             session,
             printed,
             engine,
+            _models: models,
         })
     }
 }

@@ -47,17 +47,19 @@ pub fn run(
     cluster: ClusterOptions,
     format: OutputFormat,
     defines: &[(String, String)],
+    model_dir: &std::path::Path,
 ) -> ExitCode {
     let output = Output::stdout();
     let names = Arc::new(Mutex::new(Names::default()));
     let sink = sinks::for_format(format, output.clone());
-    let session = match runtime.block_on(Session::open(engine, cluster, sink)) {
+    let mut session = match runtime.block_on(Session::open(engine, cluster, sink)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    session.set_model_dir(model_dir);
     let mut repl = Repl {
         session,
         runtime,

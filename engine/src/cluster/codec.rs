@@ -7,11 +7,16 @@
 //! provider that DataFusion cannot serialize. It is shipped as its physical
 //! plan (a lazy generator node, which datafusion-proto does serialize) and
 //! decoded into a provider that returns that plan.
+//!
+//! PREDICT: its function carries a model, which a function name alone
+//! cannot; both codecs (logical for the scheduler, physical for the
+//! executors) ship the model's bytes with the function.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use ballista_core::serde::BallistaLogicalExtensionCodec;
+use ballista_core::serde::BallistaPhysicalExtensionCodec;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{Result, TableReference, internal_err};
@@ -19,13 +24,19 @@ use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
 use datafusion::functions_table::generate_series::GenerateSeriesTable;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::{Expr, Extension, LogicalPlan};
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::memory::LazyMemoryExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
-use datafusion_proto::physical_plan::{AsExecutionPlan, DefaultPhysicalExtensionCodec};
+use datafusion_proto::physical_plan::{
+    AsExecutionPlan, DefaultPhysicalExtensionCodec, PhysicalExtensionCodec,
+    PhysicalProtoConverterExtension,
+};
+
+use crate::ml::predict::{Output, PredictUdf};
 use datafusion_proto::protobuf::PhysicalPlanNode;
 
 /// First byte of an encoded table: which codec wrote the rest.
@@ -92,6 +103,20 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
         self.inner.try_encode_table_provider(table_ref, node, buf)
     }
 
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        match decode_udf(name, buf) {
+            Some(udf) => udf,
+            None => self.inner.try_decode_udf(name, buf),
+        }
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        if !encode_udf(node, buf) {
+            self.inner.try_encode_udf(node, buf)?;
+        }
+        Ok(())
+    }
+
     fn try_decode_file_format(
         &self,
         buf: &[u8],
@@ -107,6 +132,64 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
     ) -> Result<()> {
         self.inner.try_encode_file_format(buf, node)
     }
+}
+
+/// fsql's physical extension codec: Ballista's, plus the PREDICT function.
+#[derive(Debug, Default)]
+pub struct FsqlPhysicalCodec {
+    inner: BallistaPhysicalExtensionCodec,
+}
+
+impl PhysicalExtensionCodec for FsqlPhysicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        proto: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.inner.try_decode(buf, inputs, ctx, proto)
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        proto: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<()> {
+        self.inner.try_encode(node, buf, proto)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        match decode_udf(name, buf) {
+            Some(udf) => udf,
+            None => self.inner.try_decode_udf(name, buf),
+        }
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        if !encode_udf(node, buf) {
+            self.inner.try_encode_udf(node, buf)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a PREDICT function's model into `buf`; false for other functions.
+fn encode_udf(node: &ScalarUDF, buf: &mut Vec<u8>) -> bool {
+    match PredictUdf::of(node) {
+        Some(p) => {
+            buf.extend_from_slice(p.bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// A PREDICT function rebuilt from its model's bytes; None for other names.
+fn decode_udf(name: &str, buf: &[u8]) -> Option<Result<Arc<ScalarUDF>>> {
+    Output::of_name(name)
+        .map(|output| PredictUdf::from_bytes(buf, output).map(|p| Arc::new(p.into_udf())))
 }
 
 /// A table whose scan is a fixed physical plan (a decoded generator).

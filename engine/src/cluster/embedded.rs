@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ballista_core::serde::{BallistaCodec, BallistaPhysicalExtensionCodec};
+use ballista_core::serde::BallistaCodec;
 
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use datafusion::execution::SessionState;
 
-use super::codec::FsqlLogicalCodec;
+use super::codec::{FsqlLogicalCodec, FsqlPhysicalCodec};
 use super::server_state;
 use crate::error::{Error, Result};
 
@@ -74,7 +74,7 @@ async fn boot(state: SessionState, executors: usize, slots: usize) -> Result<Str
     let config = state.config().clone();
     let codec = BallistaCodec::new(
         Arc::new(FsqlLogicalCodec::default()),
-        Arc::new(BallistaPhysicalExtensionCodec::default()),
+        Arc::new(FsqlPhysicalCodec::default()),
     );
     let addr = ballista_scheduler::standalone::new_standalone_scheduler_with_builder(
         Arc::new(|config| Ok(server_state(config))),

@@ -93,6 +93,7 @@ pub(crate) fn config(partitions: usize) -> SessionConfig {
         // over an IN-subquery join returned one row per partition.
         .set_bool("datafusion.optimizer.prefer_hash_join", false)
         .with_ballista_logical_extension_codec(Arc::new(codec::FsqlLogicalCodec::default()))
+        .with_ballista_physical_extension_codec(Arc::new(codec::FsqlPhysicalCodec::default()))
 }
 
 /// A context whose plans run on the cluster `opts` names, and the embedded

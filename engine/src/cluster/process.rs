@@ -15,7 +15,7 @@ use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
-use super::codec::FsqlLogicalCodec;
+use super::codec::{FsqlLogicalCodec, FsqlPhysicalCodec};
 use super::{server_config, server_state};
 use crate::error::{Error, Result};
 
@@ -76,6 +76,7 @@ pub async fn run_scheduler(opts: SchedulerOptions, ready: impl FnOnce(SocketAddr
         override_session_builder: Some(Arc::new(|config| Ok(server_state(config)))),
         override_config_producer: Some(Arc::new(server_config)),
         override_logical_codec: Some(Arc::new(FsqlLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(FsqlPhysicalCodec::default())),
         ..SchedulerConfig::default()
     };
     config.validate().map_err(|e| failed(&e))?;
@@ -131,6 +132,7 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_config_producer: Some(Arc::new(server_config)),
         override_logical_codec: Some(Arc::new(FsqlLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(FsqlPhysicalCodec::default())),
         ..ExecutorProcessConfig::default()
     };
     ready(bind);

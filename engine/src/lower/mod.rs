@@ -6,6 +6,7 @@ mod case;
 mod columns;
 mod create;
 mod load;
+mod model;
 pub(crate) mod print;
 mod sample;
 mod save;
@@ -49,6 +50,29 @@ pub(crate) async fn statement(
         Statement::RenameColumns(r) => Some(columns::rename_columns(s, r, span).await?),
         Statement::AlterColumns(a) => Some(columns::alter_columns(s, a, span).await?),
         Statement::Explain(e) => Some(explain(s, e, span).await?),
+        Statement::CreateModel(m) => {
+            model::create_model(s, m, span).await?;
+            None
+        }
+        Statement::Predict(p) => Some(model::predict(s, p, span).await?),
+        Statement::DescribeModel(n) => Some(model::describe(s, n, span)?),
+        Statement::ShowModels => Some(model::show_models(s, span)?),
+        Statement::DropModel { name, if_exists } => {
+            model::drop_model(s, name, *if_exists)?;
+            None
+        }
+        Statement::ExportModel { name, options } => {
+            model::export_model(s, name, options)?;
+            None
+        }
+        Statement::ImportModel {
+            name,
+            or_replace,
+            options,
+        } => {
+            model::import_model(s, name, *or_replace, options)?;
+            None
+        }
         Statement::Previous => Some(s.input(None, span).await?),
     })
 }

@@ -1,0 +1,11 @@
+//! Machine learning in the engine: the on-disk model store, conversion
+//! between Arrow columns and the `fsql-ml` crate's columns, and PREDICT as a
+//! scalar function that carries its model inside the plan (so `threads`
+//! scores partitions in parallel and `cluster` scores on the executors; the
+//! codecs ship the model's bytes with the function).
+
+pub(crate) mod convert;
+pub(crate) mod predict;
+pub mod store;
+
+pub use store::ModelStore;
