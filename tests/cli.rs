@@ -244,3 +244,51 @@ fn an_executor_needs_a_scheduler() {
         .failure()
         .stderr(predicate::str::contains("--scheduler HOST:PORT"));
 }
+
+/// `fsql run train.fsql`, later `fsql run score.fsql`: the model persists in
+/// `.fsql/models/` under the working directory; `--model-dir` moves it.
+#[test]
+fn models_persist_between_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let iris = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/ml/iris.csv");
+    std::fs::write(
+        dir.path().join("train.fsql"),
+        format!(
+            "iris = LOAD '{iris}' (header=true, infer_schema=true)\n\
+             CREATE MODEL iris_nb WITH (model_class = 'GaussianNB', target_column = 'species')\n\
+             AS (SELECT sepal_length, sepal_width, petal_length, petal_width, species FROM iris WHERE split = 'train')\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("score.fsql"),
+        format!(
+            "iris = LOAD '{iris}' (header=true, infer_schema=true)\n\
+             SELECT COUNT(*) AS n, SUM(CASE WHEN target = species THEN 1 ELSE 0 END) AS hits\n\
+             FROM PREDICT(MODEL iris_nb, SELECT * FROM iris WHERE split = 'test')\n\
+             PRINT\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = Command::cargo_bin("fsql").unwrap();
+        c.current_dir(dir.path())
+            .env_remove("FSQL_ENGINE")
+            .env_remove("FSQL_MODEL_DIR")
+            .env("NO_COLOR", "1")
+            .args(args);
+        c.assert()
+    };
+    run(&["run", "train.fsql"]).success();
+    assert!(dir.path().join(".fsql/models/iris_nb.fsqlmodel").is_file());
+    run(&["run", "score.fsql", "--format", "csv"])
+        .success()
+        .stdout(predicate::str::contains("n,hits\n45,44\n"));
+    run(&["run", "score.fsql", "--model-dir", "elsewhere"])
+        .failure()
+        .stderr(predicate::str::contains(
+            "unknown model 'iris_nb' (there are no models in",
+        ));
+    run(&["run", "train.fsql", "--model-dir", "elsewhere"]).success();
+    assert!(dir.path().join("elsewhere/iris_nb.fsqlmodel").is_file());
+}

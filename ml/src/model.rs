@@ -445,3 +445,55 @@ fn check_version(version: u32) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(order: &[usize]) -> (Vec<(String, Column)>, Target) {
+        let x = [0.1, 0.4, 0.35, 0.8, 0.9, 0.05, 0.6, 0.7];
+        let c = ["a", "b", "a", "b", "b", "a", "a", "b"];
+        let y = [0, 0, 0, 1, 1, 0, 1, 1];
+        let features = vec![
+            (
+                "x".to_string(),
+                Column::Numeric(order.iter().map(|i| Some(x[*i])).collect()),
+            ),
+            (
+                "c".to_string(),
+                Column::Text(order.iter().map(|i| Some(c[*i].to_string())).collect()),
+            ),
+        ];
+        let target = Target::Labels(
+            TargetKind::Int,
+            order.iter().map(|i| Some(Label::Int(y[*i]))).collect(),
+        );
+        (features, target)
+    }
+
+    #[test]
+    fn row_order_does_not_change_the_model() {
+        for class in [
+            ModelClass::RandomForestClassifier,
+            ModelClass::LinearSvc,
+            ModelClass::DecisionTreeClassifier,
+        ] {
+            let spec = TrainSpec {
+                class,
+                params: vec![],
+                target: Some("y".into()),
+                impute: Impute::None,
+            };
+            let (f1, t1) = data(&[0, 1, 2, 3, 4, 5, 6, 7]);
+            let (f2, t2) = data(&[7, 3, 5, 1, 0, 6, 2, 4]);
+            let a = Model::train("m", &spec, &f1, Some(t1)).unwrap();
+            let b = Model::train("m", &spec, &f2, Some(t2)).unwrap();
+            assert_eq!(
+                format!("{:?}", a.predict(&f1).unwrap()),
+                format!("{:?}", b.predict(&f1).unwrap()),
+                "{class}"
+            );
+            assert_eq!(a.info.metrics, b.info.metrics, "{class}");
+        }
+    }
+}

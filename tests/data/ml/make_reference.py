@@ -9,7 +9,7 @@ target and a `split` column. The split is train_test_split(test_size=0.3,
 random_state=0), stratified by the target for the classification sets; it
 is written into the file so fsql trains and scores on exactly the same rows.
 iris's target is the species name (a string label), the others keep
-scikit-learn's integer / float targets.
+scikit-learn's integer / float targets, named as in TARGETS below.
 
 Then, for each model class fsql supports, it fits scikit-learn's estimator
 on the train rows with the hyper-parameters listed below (the same ones the
@@ -42,6 +42,15 @@ def sql_name(name):
     return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
 
 
+# Target column names; not "target", which is the column PREDICT adds.
+TARGETS = {
+    "iris": "species",
+    "wine": "cultivar",
+    "breast_cancer": "benign",
+    "diabetes": "progression",
+}
+
+
 def load(name):
     loader = getattr(datasets, "load_" + name)
     d = loader()
@@ -58,7 +67,7 @@ def load(name):
     )
     split = np.array(["train"] * len(y), dtype=object)
     split[test] = "test"
-    target = "species" if name == "iris" else "target"
+    target = TARGETS[name]
     with open(os.path.join(HERE, name + ".csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols + [target, "split"])
