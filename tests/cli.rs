@@ -292,3 +292,30 @@ fn models_persist_between_runs() {
     run(&["run", "train.fsql", "--model-dir", "elsewhere"]).success();
     assert!(dir.path().join("elsewhere/iris_nb.fsqlmodel").is_file());
 }
+
+#[test]
+fn ml_example_trains_and_scores_on_every_engine() {
+    let models = tempfile::tempdir().unwrap();
+    for engine in ["local", "threads", "cluster"] {
+        fsql()
+            .env("FSQL_MODEL_DIR", models.path())
+            .args([
+                "run",
+                "examples/02_ml.fsql",
+                "--engine",
+                engine,
+                "--format",
+                "csv",
+            ])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains("species,predicted,n\nsetosa,setosa,15\n")
+                    .and(predicate::str::contains("accuracy\n0.9"))
+                    .and(predicate::str::contains(
+                        "model_class,RandomForestClassifier",
+                    )),
+            );
+    }
+    assert!(models.path().join("iris_forest.fsqlmodel").is_file());
+}

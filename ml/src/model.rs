@@ -4,6 +4,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::arrays::Array;
 
@@ -14,6 +17,12 @@ use crate::features::{Column, Encoder, Impute, Label, TargetKind};
 use crate::metrics;
 use crate::params::Params;
 pub use crate::params::Value;
+
+/// Stack of the training thread (virtual; committed only as used).
+const TRAIN_STACK: usize = 1 << 30;
+
+/// Seed of the fixed shuffle of the canonically ordered training rows.
+const ROW_ORDER_SEED: u64 = 0x5eed_f5a1;
 
 /// Version of the model format this build writes; it reads this and older.
 pub const FORMAT_VERSION: u32 = 1;
@@ -131,6 +140,11 @@ impl Model {
         // Training sees the rows in one canonical order, so the model does not
         // depend on how the engine partitioned and returned them.
         let order = canonical_order(features, target.as_ref(), rows);
+        // ... shuffled with a fixed seed: rows sorted by target are an unusual
+        // order for order-dependent solvers (SMO passes, k-means++ picks), a
+        // fixed shuffle gives them a typical one.
+        let mut order = order;
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(ROW_ORDER_SEED));
         let features: Vec<(String, Column)> = features
             .iter()
             .map(|(n, c)| (n.clone(), c.permuted(&order)))
@@ -213,7 +227,26 @@ impl Model {
             Some(Target::Numbers(_)) => Y::Numbers(&numbers),
             None => Y::None,
         };
-        let estimator = Fitted::fit(class, &params, &x, y)?;
+        // smartcore recurses where a loop would do (GaussianNB chains one
+        // iterator per training row): fit on a thread with a large stack.
+        // Its pages are only committed as the recursion touches them. A panic
+        // inside the estimator becomes an error instead of ending the process.
+        let estimator = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("fsql-train".into())
+                .stack_size(TRAIN_STACK)
+                .spawn_scoped(scope, || Fitted::fit(class, &params, &x, y))
+                .map_err(|e| MlError::Estimator(format!("cannot start training: {e}")))?
+                .join()
+                .map_err(|p| {
+                    let msg = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    MlError::Estimator(format!("the estimator failed: {msg}"))
+                })?
+        })?;
         let metrics = match estimator.predict(&x)? {
             Prediction::Classes(pred) if task == Task::Classification => {
                 let (p, r, f1) = metrics::weighted_prf(&class_index, &pred);
@@ -469,6 +502,28 @@ mod tests {
             order.iter().map(|i| Some(Label::Int(y[*i]))).collect(),
         );
         (features, target)
+    }
+
+    #[test]
+    fn many_rows_per_class_train() {
+        // smartcore's GaussianNB fit recurses once per row of a class; on
+        // the default 2 MiB stack this overflowed and aborted the process.
+        let n = 30_000;
+        let x = Column::Numeric((0..n).map(|i| Some((i % 97) as f64)).collect());
+        let y = Target::Labels(
+            TargetKind::Int,
+            (0..n)
+                .map(|i| Some(Label::Int(i as i64 * 3 / n as i64)))
+                .collect(),
+        );
+        let spec = TrainSpec {
+            class: ModelClass::GaussianNb,
+            params: vec![],
+            target: Some("y".into()),
+            impute: Impute::None,
+        };
+        let model = Model::train("m", &spec, &[("x".into(), x)], Some(y)).unwrap();
+        assert_eq!(model.info.training_rows, n);
     }
 
     #[test]
