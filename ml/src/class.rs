@@ -227,7 +227,9 @@ impl ModelClass {
             ModelClass::RandomForestClassifier => {
                 "smartcore::ensemble::random_forest_classifier::RandomForestClassifier"
             }
-            ModelClass::GaussianNb => "smartcore::naive_bayes::gaussian::GaussianNB",
+            ModelClass::GaussianNb => {
+                "fsql::naive_bayes::GaussianNaiveBayes (scikit-learn's algorithm)"
+            }
             ModelClass::KnnClassifier => "smartcore::neighbors::knn_classifier::KNNClassifier",
             ModelClass::LinearSvc => "smartcore::svm::svc::SVC (linear kernel, one-vs-rest)",
             ModelClass::LinearRegression => {

@@ -23,7 +23,6 @@ use smartcore::linear::ridge_regression::{
     RidgeRegression, RidgeRegressionParameters, RidgeRegressionSolverName,
 };
 use smartcore::metrics::distance::euclidian::Euclidian;
-use smartcore::naive_bayes::gaussian::{GaussianNB, GaussianNBParameters};
 use smartcore::neighbors::KNNWeightFunction;
 use smartcore::neighbors::knn_classifier::{KNNClassifier, KNNClassifierParameters};
 use smartcore::neighbors::knn_regressor::{KNNRegressor, KNNRegressorParameters};
@@ -38,6 +37,7 @@ use smartcore::tree::decision_tree_regressor::{
 
 use crate::class::ModelClass;
 use crate::error::{MlError, Result, invalid};
+use crate::naive_bayes::GaussianNaiveBayes;
 use crate::params::Params;
 
 type M = DenseMatrix<f64>;
@@ -67,7 +67,7 @@ pub(crate) enum Fitted {
     Logistic(LogisticRegression<f64, u32, M, Vec<u32>>),
     TreeClassifier(DecisionTreeClassifier<f64, u32, M, Vec<u32>>),
     ForestClassifier(RandomForestClassifier<f64, u32, M, Vec<u32>>),
-    NaiveBayes(GaussianNB<f64, u32, M, Vec<u32>>),
+    NaiveBayes(GaussianNaiveBayes),
     KnnClassifier(KNNClassifier<f64, u32, M, Vec<u32>, Euclidian<f64>>),
     LinearSvc(LinearOvr),
     Linear(LinearRegression<f64, f64, M, Vec<f64>>),
@@ -157,6 +157,7 @@ impl<T> Centred<T> {
 impl Fitted {
     pub(crate) fn fit(class: ModelClass, p: &Params, x: &M, y: Y<'_>) -> Result<Fitted> {
         use ModelClass::*;
+        let y_shape = &y;
         let classes = || match &y {
             Y::Classes { index, count } => {
                 if *count < 2 {
@@ -220,11 +221,14 @@ impl Fitted {
                     )?,
                 )
             }
-            GaussianNb => Fitted::NaiveBayes(smartcore::naive_bayes::gaussian::GaussianNB::fit(
-                x,
-                &classes()?,
-                GaussianNBParameters::default(),
-            )?),
+            GaussianNb => {
+                let y = classes()?;
+                let count = match &y_shape {
+                    Y::Classes { count, .. } => *count,
+                    _ => 0,
+                };
+                Fitted::NaiveBayes(GaussianNaiveBayes::fit(x, &y, count))
+            }
             KnnClassifier => {
                 let params = KNNClassifierParameters::default()
                     .with_k(p.usize("n_neighbors"))
@@ -359,7 +363,7 @@ impl Fitted {
             Fitted::Logistic(m) => Prediction::Classes(m.predict(x)?),
             Fitted::TreeClassifier(m) => Prediction::Classes(m.predict(x)?),
             Fitted::ForestClassifier(m) => Prediction::Classes(m.predict(x)?),
-            Fitted::NaiveBayes(m) => Prediction::Classes(m.predict(x)?),
+            Fitted::NaiveBayes(m) => Prediction::Classes(m.predict(x)),
             Fitted::KnnClassifier(m) => Prediction::Classes(m.predict(x)?),
             Fitted::LinearSvc(m) => Prediction::Classes(m.predict(x)),
             Fitted::KMeans(m) => Prediction::Classes(m.predict(x)?),
@@ -410,33 +414,13 @@ impl Fitted {
                 )
             }
             Fitted::KnnClassifier(m) => Some(m.predict_proba(x)?),
-            Fitted::NaiveBayes(m) => {
-                let (theta, var, priors) = (m.theta(), m.var(), m.class_priors());
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let row = x.get_row(i);
-                    let logs: Vec<f64> = (0..theta.len())
-                        .map(|k| {
-                            let mut l = priors[k].ln();
-                            for j in 0..theta[k].len() {
-                                let v = var[k][j];
-                                let d = *row.get(j) - theta[k][j];
-                                l -=
-                                    0.5 * (2.0 * std::f64::consts::PI * v).ln() + d * d / (2.0 * v);
-                            }
-                            l
-                        })
-                        .collect();
-                    out.push(softmax(&logs));
-                }
-                Some(out)
-            }
+            Fitted::NaiveBayes(m) => Some(m.predict_proba(x)),
             _ => None,
         })
     }
 }
 
-fn softmax(scores: &[f64]) -> Vec<f64> {
+pub(crate) fn softmax(scores: &[f64]) -> Vec<f64> {
     let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let exps: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
     let sum: f64 = exps.iter().sum();

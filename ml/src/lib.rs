@@ -13,6 +13,7 @@ mod estimator;
 mod features;
 pub mod metrics;
 mod model;
+mod naive_bayes;
 mod params;
 
 pub use class::{ModelClass, ParamKind, ParamSpec, Task};

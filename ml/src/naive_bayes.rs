@@ -1,0 +1,133 @@
+//! Gaussian naive Bayes, fsql's own. smartcore's GaussianNB fit chains one
+//! boxed iterator per training row, which makes it quadratic and recursive:
+//! 132 s on 100,000 rows, where scikit-learn takes 0.07 s, and a stack
+//! overflow on larger sets. This is scikit-learn's GaussianNB: class priors
+//! from frequencies, per-class means and variances, and every variance
+//! smoothed by `1e-9` times the largest feature variance (`var_smoothing`).
+
+use serde::{Deserialize, Serialize};
+use smartcore::linalg::basic::arrays::Array;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+const VAR_SMOOTHING: f64 = 1e-9;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct GaussianNaiveBayes {
+    priors: Vec<f64>,
+    theta: Vec<Vec<f64>>,
+    var: Vec<Vec<f64>>,
+}
+
+impl GaussianNaiveBayes {
+    /// Fits on `x` with class indices `y` (0..classes).
+    pub(crate) fn fit(x: &DenseMatrix<f64>, y: &[u32], classes: usize) -> GaussianNaiveBayes {
+        let (n, p) = x.shape();
+        let mut count = vec![0.0_f64; classes];
+        let mut theta = vec![vec![0.0; p]; classes];
+        let mut all_mean = vec![0.0; p];
+        for (i, c) in y.iter().enumerate() {
+            let c = *c as usize;
+            count[c] += 1.0;
+            for j in 0..p {
+                let v = *x.get((i, j));
+                theta[c][j] += v;
+                all_mean[j] += v;
+            }
+        }
+        for (t, k) in theta.iter_mut().zip(&count) {
+            t.iter_mut().for_each(|v| *v /= k.max(1.0_f64));
+        }
+        all_mean.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+        let mut var = vec![vec![0.0; p]; classes];
+        let mut all_var = vec![0.0; p];
+        for (i, c) in y.iter().enumerate() {
+            let c = *c as usize;
+            for j in 0..p {
+                let v = *x.get((i, j));
+                var[c][j] += (v - theta[c][j]).powi(2);
+                all_var[j] += (v - all_mean[j]).powi(2);
+            }
+        }
+        let largest = all_var
+            .iter()
+            .map(|v| v / n.max(1) as f64)
+            .fold(0.0, f64::max);
+        let epsilon = (VAR_SMOOTHING * largest).max(f64::MIN_POSITIVE);
+        for (v, k) in var.iter_mut().zip(&count) {
+            v.iter_mut()
+                .for_each(|s| *s = *s / k.max(1.0_f64) + epsilon);
+        }
+        let priors = count.iter().map(|k| k / n.max(1) as f64).collect();
+        GaussianNaiveBayes { priors, theta, var }
+    }
+
+    /// Log of prior times likelihood, per row and class.
+    fn joint_log_likelihood(&self, x: &DenseMatrix<f64>) -> Vec<Vec<f64>> {
+        let (n, p) = x.shape();
+        let norm: Vec<f64> = self
+            .var
+            .iter()
+            .map(|v| {
+                -0.5 * v
+                    .iter()
+                    .map(|s| (2.0 * std::f64::consts::PI * s).ln())
+                    .sum::<f64>()
+            })
+            .collect();
+        (0..n)
+            .map(|i| {
+                (0..self.priors.len())
+                    .map(|k| {
+                        let mut l = self.priors[k].ln() + norm[k];
+                        for j in 0..p {
+                            let d = *x.get((i, j)) - self.theta[k][j];
+                            l -= 0.5 * d * d / self.var[k][j];
+                        }
+                        l
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    pub(crate) fn predict(&self, x: &DenseMatrix<f64>) -> Vec<u32> {
+        self.joint_log_likelihood(x)
+            .iter()
+            .map(|row| {
+                let mut best = 0;
+                for k in 1..row.len() {
+                    if row[k] > row[best] {
+                        best = k;
+                    }
+                }
+                best as u32
+            })
+            .collect()
+    }
+
+    pub(crate) fn predict_proba(&self, x: &DenseMatrix<f64>) -> Vec<Vec<f64>> {
+        self.joint_log_likelihood(x)
+            .iter()
+            .map(|row| crate::estimator::softmax(row))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_scikit_learn_on_a_small_set() {
+        // sklearn: GaussianNB().fit([[1],[2],[3],[10],[11],[12]], [0,0,0,1,1,1])
+        // theta_ = [[2],[11]], var_ = [[0.6666667 + eps]] ; predict([[6]]) = 0
+        let x = DenseMatrix::new(6, 1, vec![1.0, 2.0, 3.0, 10.0, 11.0, 12.0], true).unwrap();
+        let nb = GaussianNaiveBayes::fit(&x, &[0, 0, 0, 1, 1, 1], 2);
+        assert_eq!(nb.theta, vec![vec![2.0], vec![11.0]]);
+        assert!((nb.var[0][0] - 2.0 / 3.0).abs() < 1e-6);
+        let q = DenseMatrix::new(2, 1, vec![6.0, 7.0], true).unwrap();
+        assert_eq!(nb.predict(&q), vec![0, 1]);
+        let p = nb.predict_proba(&q);
+        assert!((p[0][0] + p[0][1] - 1.0).abs() < 1e-12);
+    }
+}
