@@ -290,7 +290,6 @@ impl Fitted {
                     normalize: false,
                     tol: p.f64("tol"),
                     max_iter: p.usize("max_iter"),
-                    ..ElasticNetParameters::default()
                 };
                 Fitted::ElasticNet(Centred::fit(x, &numbers()?, |x, y| {
                     smartcore::linear::elastic_net::ElasticNet::fit(x, y, params)
