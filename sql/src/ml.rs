@@ -240,17 +240,7 @@ impl Parser {
 mod tests {
     use crate::ast::*;
     use crate::parse;
-
-    fn round_trip(text: &str) -> String {
-        let first = parse(text)
-            .unwrap_or_else(|e| panic!("{text}: {e}"))
-            .to_string();
-        let second = parse(&first)
-            .unwrap_or_else(|e| panic!("re-parse of {first}: {e}"))
-            .to_string();
-        assert_eq!(first, second, "round trip of {text}");
-        first
-    }
+    use crate::tests::round_trip;
 
     #[test]
     fn create_model_with_nested_options_and_arrays() {
@@ -311,9 +301,9 @@ mod tests {
     fn catalog_statements() {
         let s = parse(
             "SHOW MODELS\nDESCRIBE MODEL m\nDROP MODEL IF EXISTS m\n\
-             EXPORT MODEL m WITH (format = 'json', location = '/tmp/m.json')\n\
-             IMPORT OR REPLACE MODEL m2 WITH (location = '/tmp/m.json')\n\
-             LOAD MODEL m3 WITH (location = '/tmp/m.json')",
+             EXPORT MODEL m WITH (format = 'json', location = 'models/m.json')\n\
+             IMPORT OR REPLACE MODEL m2 WITH (location = 'models/m.json')\n\
+             LOAD MODEL m3 WITH (location = 'models/m.json')",
         )
         .unwrap();
         assert!(matches!(s.steps[0].statement, Statement::ShowModels));

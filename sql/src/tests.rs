@@ -15,7 +15,7 @@ fn err(text: &str) -> (String, u64, u64) {
     (e.message, e.span.start.line, e.span.start.column)
 }
 
-fn round_trip(text: &str) {
+pub(crate) fn round_trip(text: &str) {
     let first = parse(text)
         .unwrap_or_else(|e| panic!("{text}: {e}"))
         .to_string();

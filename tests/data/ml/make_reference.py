@@ -1,7 +1,8 @@
 """Writes the ML test data and scikit-learn's reference metrics.
 
-Run: python3 -m venv /tmp/skl && /tmp/skl/bin/pip install scikit-learn==1.9.1 pandas
-     /tmp/skl/bin/python tests/data/ml/make_reference.py
+Run from the repository root:
+     python3 -m venv .venv-ml && .venv-ml/bin/pip install scikit-learn==1.9.1 pandas
+     .venv-ml/bin/python tests/data/ml/make_reference.py
 
 For each dataset (iris, wine, breast_cancer, diabetes from sklearn.datasets)
 it writes <name>.csv: the feature columns (names made SQL-friendly), the
