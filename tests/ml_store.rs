@@ -98,7 +98,10 @@ async fn models_outlive_the_session_and_move_by_export_and_import() {
 
     // Formats fsql does not write, and files that are not models.
     let err = s
-        .run("EXPORT MODEL forest WITH (format = 'pickle', location = '/tmp/x.pkl')")
+        .run(&format!(
+            "EXPORT MODEL forest WITH (format = 'pickle', location = '{}')",
+            dir.path().join("x.pkl").display()
+        ))
         .await
         .unwrap_err();
     assert!(
