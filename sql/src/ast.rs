@@ -113,9 +113,84 @@ pub enum Statement {
         or_replace: bool,
         options: Vec<(Name, Literal)>,
     },
+    /// `TRANSFORM`, `OUTTRANSFORM`, `OUTPUT`: user code per partition.
+    Transform(Transform),
+    /// `ZIP a, b [how] [BY keys] [PRESORT ..]`
+    Zip(Zip),
     /// A statement made only of modifiers / YIELD: applies them to the
     /// previous dataframe (`SELECT ...; PERSIST`).
     Previous,
+}
+
+/// Which of the three transform statements was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransformKind {
+    /// `TRANSFORM`: the result is a dataframe.
+    Transform,
+    /// `OUTTRANSFORM`: run for side effects; no dataframe.
+    OutTransform,
+    /// `OUTPUT`: run for side effects; no dataframe.
+    Output,
+}
+
+/// `TRANSFORM [df, ...] [PREPARTITION BY ..] USING x [PARAMS ..] [SCHEMA ..]`
+/// (and OUTTRANSFORM / OUTPUT, which have no SCHEMA).
+#[derive(Debug, Clone)]
+pub struct Transform {
+    pub kind: TransformKind,
+    /// The dataframes read (none: the previous one). Several are zipped by
+    /// the partition keys (inner), as in FugueSQL.
+    pub inputs: Vec<Name>,
+    pub partition: Option<PartitionSpec>,
+    pub using: Transformer,
+    pub params: Options,
+    pub schema: Option<OutputSchema>,
+}
+
+/// What runs on each partition.
+#[derive(Debug, Clone)]
+pub enum Transformer {
+    /// A built-in transformer by name (`USING row_number`).
+    Builtin(Name),
+    /// `USING exec('python3 fit.py', 'arg', ...)`: an external program. The
+    /// first string is split like a shell command line (no shell runs);
+    /// every further string is one more argument, as written.
+    Exec { args: Vec<String>, span: Span },
+}
+
+/// The SCHEMA of a TRANSFORM: `*` (all input columns), `*-a-b` (all but
+/// those), and `name:type` fields, in order.
+#[derive(Debug, Clone)]
+pub struct OutputSchema {
+    pub items: Vec<SchemaItem>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum SchemaItem {
+    /// `*`, `*-a-b`: the input columns except those listed.
+    All { except: Vec<Name>, span: Span },
+    Field(Field),
+}
+
+/// How ZIP matches the groups of its dataframes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZipHow {
+    Inner,
+    LeftOuter,
+    RightOuter,
+    FullOuter,
+    Cross,
+}
+
+/// `ZIP a, b [CROSS|INNER|LEFT OUTER|RIGHT OUTER|FULL OUTER] [BY keys] [PRESORT ..]`
+#[derive(Debug, Clone)]
+pub struct Zip {
+    pub inputs: Vec<Name>,
+    pub how: ZipHow,
+    /// Empty: the columns every input has (not for CROSS).
+    pub by: Vec<Name>,
+    pub presort: Vec<SortKey>,
 }
 
 /// `CREATE MODEL`: the options as written (`model_class`, `target_column`,
@@ -150,6 +225,10 @@ impl Statement {
                 | Statement::DropModel { .. }
                 | Statement::ExportModel { .. }
                 | Statement::ImportModel { .. }
+                | Statement::Transform(Transform {
+                    kind: TransformKind::OutTransform | TransformKind::Output,
+                    ..
+                })
         )
     }
 }

@@ -228,6 +228,8 @@ impl Display for Statement {
             Statement::Query(q) => write!(f, "{q}"),
             Statement::Sql(s) => write!(f, "{s}"),
             Statement::Previous => Ok(()),
+            Statement::Transform(t) => write!(f, "{t}"),
+            Statement::Zip(z) => write!(f, "{z}"),
             Statement::CreateModel(m) => {
                 f.write_str("CREATE ")?;
                 if m.or_replace {
@@ -458,5 +460,85 @@ fn ml_value(f: &mut Formatter<'_>, v: &Literal) -> fmt::Result {
         }
         Literal::String(s) => write!(f, "'{}'", s.replace('\'', "''")),
         other => write!(f, "{other}"),
+    }
+}
+
+impl Display for Transform {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            TransformKind::Transform => "TRANSFORM",
+            TransformKind::OutTransform => "OUTTRANSFORM",
+            TransformKind::Output => "OUTPUT",
+        })?;
+        if !self.inputs.is_empty() {
+            f.write_char(' ')?;
+            comma(f, &self.inputs)?;
+        }
+        if let Some(p) = &self.partition {
+            write!(f, " {p}")?;
+        }
+        match &self.using {
+            Transformer::Builtin(n) => write!(f, " USING {n}")?,
+            Transformer::Exec { args, .. } => {
+                // The program as one shell-quoted string, the rest as given.
+                let (program, rest) = args.split_first().expect("exec has a program");
+                let quoted = shlex::try_quote(program).map_err(|_| fmt::Error)?;
+                write!(f, " USING exec({}", quote(&quoted))?;
+                for a in rest {
+                    write!(f, ", {}", quote(a))?;
+                }
+                f.write_char(')')?;
+            }
+        }
+        if !self.params.entries.is_empty() {
+            f.write_str(" PARAMS ")?;
+            for (i, (k, v)) in self.params.entries.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{k}:{v}")?;
+            }
+        }
+        if let Some(s) = &self.schema {
+            f.write_str(" SCHEMA ")?;
+            for (i, item) in s.items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                match item {
+                    SchemaItem::All { except, .. } => {
+                        f.write_char('*')?;
+                        for e in except {
+                            write!(f, "-{e}")?;
+                        }
+                    }
+                    SchemaItem::Field(field) => write!(f, "{}:{}", field.name, field.ty)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Display for Zip {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("ZIP ")?;
+        comma(f, &self.inputs)?;
+        f.write_str(match self.how {
+            ZipHow::Inner => " INNER",
+            ZipHow::LeftOuter => " LEFT OUTER",
+            ZipHow::RightOuter => " RIGHT OUTER",
+            ZipHow::FullOuter => " FULL OUTER",
+            ZipHow::Cross => " CROSS",
+        })?;
+        if !self.by.is_empty() {
+            f.write_str(" BY ")?;
+            comma(f, &self.by)?;
+        }
+        if !self.presort.is_empty() {
+            f.write_str(" PRESORT ")?;
+            comma(f, &self.presort)?;
+        }
+        Ok(())
     }
 }

@@ -341,7 +341,7 @@ impl Parser {
         Ok(Statement::AlterColumns(AlterColumns { schema, input }))
     }
 
-    fn at_partition_spec(&self) -> bool {
+    pub(crate) fn at_partition_spec(&self) -> bool {
         self.cur.is_kw("PREPARTITION")
             || (["HASH", "RAND", "EVEN", "COARSE"]
                 .iter()
@@ -390,7 +390,7 @@ impl Parser {
     }
 
     /// `c DESC, d ASC, e`
-    fn presort_list(&mut self) -> Result<Vec<SortKey>, ParseError> {
+    pub(crate) fn presort_list(&mut self) -> Result<Vec<SortKey>, ParseError> {
         let mut out = Vec::new();
         loop {
             let column = self.name("a column to presort by")?;

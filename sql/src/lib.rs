@@ -16,6 +16,7 @@ mod extent;
 mod fugue;
 mod ml;
 mod parser;
+mod transform;
 mod values;
 
 #[cfg(test)]

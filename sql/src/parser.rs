@@ -82,6 +82,8 @@ fn starts_nested(tokens: &[TokenWithSpan]) -> bool {
                     .any(|k| is_word(&t.token, k))
             }))
         || (kw(0, "TAKE") && number(1))
+        || kw(0, "TRANSFORM")
+        || kw(0, "ZIP")
         || (kw(0, "SAMPLE") && (number(1) || kw(1, "REPLACE")))
 }
 
@@ -212,11 +214,13 @@ impl Parser {
                 return Ok(Statement::Previous);
             }
         }
+        if c.is_kw("TRANSFORM") || c.is_kw("OUTTRANSFORM") || c.is_kw("OUTPUT") {
+            return self.transform();
+        }
+        if c.is_kw("ZIP") {
+            return self.zip();
+        }
         for kw in [
-            "TRANSFORM",
-            "OUTTRANSFORM",
-            "OUTPUT",
-            "ZIP",
             "PROCESS",
             "SUB",
             "CONNECT",
@@ -242,7 +246,7 @@ impl Parser {
     fn fugue_dataframe_at(&self, n: usize) -> bool {
         let c = &self.cur;
         (c.is_kw_at(n, "CREATE") && matches!(c.peek_at(n + 1).token, Token::LBracket))
-            || ["LOAD", "TAKE", "SAMPLE", "FILL", "RENAME"]
+            || ["LOAD", "TAKE", "SAMPLE", "FILL", "RENAME", "TRANSFORM", "ZIP"]
                 .iter()
                 .any(|kw| c.is_kw_at(n, kw))
             || (c.is_kw_at(n, "DROP")

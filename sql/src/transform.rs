@@ -1,0 +1,294 @@
+//! Parsing of the partition-wise statements: `TRANSFORM`, `OUTTRANSFORM`,
+//! `OUTPUT` (user code per partition) and `ZIP` (co-partitioned dataframes
+//! for a TRANSFORM that sees each key's groups together).
+
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+use crate::ast::*;
+use crate::error::ParseError;
+use crate::parser::Parser;
+
+impl Parser {
+    /// `TRANSFORM|OUTTRANSFORM|OUTPUT [df, ...] [PREPARTITION ..] USING x
+    /// [PARAMS ..] [SCHEMA ..]`, PARAMS and SCHEMA in either order.
+    pub(crate) fn transform(&mut self) -> Result<Statement, ParseError> {
+        let kind = if self.cur.eat_kw("TRANSFORM") {
+            TransformKind::Transform
+        } else if self.cur.eat_kw("OUTTRANSFORM") {
+            TransformKind::OutTransform
+        } else {
+            self.cur.expect_kw("OUTPUT")?;
+            TransformKind::Output
+        };
+        let inputs = if self.cur.is_kw("USING") || self.at_partition_spec() {
+            Vec::new()
+        } else {
+            self.dataframe_list("a dataframe name")?
+        };
+        let partition = self.partition_spec()?;
+        if !self.cur.is_kw("USING") {
+            return Err(self.cur.expected("USING and a transformer"));
+        }
+        self.cur.next();
+        let using = self.transformer()?;
+        let mut params = None;
+        let mut schema = None;
+        loop {
+            if self.cur.is_kw("PARAMS") && params.is_none() {
+                params = Some(self.params()?);
+            } else if self.cur.is_kw("SCHEMA") && schema.is_none() {
+                let at = self.cur.next().span;
+                if kind != TransformKind::Transform {
+                    return Err(ParseError::new(
+                        "OUTTRANSFORM and OUTPUT produce no dataframe, so they take no SCHEMA",
+                        at,
+                    ));
+                }
+                schema = Some(self.output_schema()?);
+            } else if self.cur.is_kw("CALLBACK") {
+                return Err(ParseError::new(
+                    "CALLBACK is not supported: fsql runs transformers as separate programs",
+                    self.cur.peek().span,
+                ));
+            } else {
+                break;
+            }
+        }
+        Ok(Statement::Transform(Transform {
+            kind,
+            inputs,
+            partition,
+            using,
+            params: params.unwrap_or(Options { entries: vec![] }),
+            schema,
+        }))
+    }
+
+    /// `name` (a built-in) or `exec('program args', 'arg', ...)`.
+    fn transformer(&mut self) -> Result<Transformer, ParseError> {
+        if self.cur.is_kw("exec") && matches!(self.cur.peek_at(1).token, Token::LParen) {
+            let start = self.cur.next().span;
+            self.cur.next();
+            let mut args = Vec::new();
+            let (first, first_span) = self.string("the program to run, as a string")?;
+            let split = shlex::split(&first).ok_or_else(|| {
+                ParseError::new("unbalanced quotes in the command line", first_span)
+            })?;
+            if split.is_empty() {
+                return Err(ParseError::new("the program to run is empty", first_span));
+            }
+            args.extend(split);
+            while self.cur.eat_token(&Token::Comma) {
+                args.push(self.string("an argument, as a string")?.0);
+            }
+            let end = self.cur.expect_token(&Token::RParen, "',' or ')'")?;
+            return Ok(Transformer::Exec {
+                args,
+                span: start.union(&end),
+            });
+        }
+        Ok(Transformer::Builtin(self.name("a transformer name or exec(...)")?))
+    }
+
+    /// `*, b:int`, `*-a-b, c:str`, `a:int, b:str`
+    fn output_schema(&mut self) -> Result<OutputSchema, ParseError> {
+        let start = self.cur.peek().span;
+        let mut items = Vec::new();
+        loop {
+            if self.cur.is_token(&Token::Mul) {
+                let at = self.cur.next().span;
+                let mut except = Vec::new();
+                while self.cur.eat_token(&Token::Minus) {
+                    except.push(self.name("a column name to leave out after '-'")?);
+                }
+                items.push(SchemaItem::All {
+                    except,
+                    span: at.union(&self.cur.prev_span()),
+                });
+            } else {
+                let name = self.name("'*' or a column name")?;
+                self.cur
+                    .expect_token(&Token::Colon, "':' and a type after the column name")?;
+                let ty = self.type_name()?;
+                let dup = items
+                    .iter()
+                    .any(|i| matches!(i, SchemaItem::Field(f) if f.name.value == name.value));
+                if dup {
+                    return Err(ParseError::new(
+                        format!("duplicate column name '{}' in schema", name.value),
+                        name.span,
+                    ));
+                }
+                items.push(SchemaItem::Field(Field { name, ty }));
+            }
+            // A comma continues the schema only when `*` or `name:` follows.
+            let more = matches!(self.cur.peek().token, Token::Comma)
+                && (matches!(self.cur.peek_at(1).token, Token::Mul)
+                    || matches!(self.cur.peek_at(2).token, Token::Colon));
+            if !more {
+                break;
+            }
+            self.cur.next();
+        }
+        Ok(OutputSchema {
+            items,
+            span: start.union(&self.cur.prev_span()),
+        })
+    }
+
+    /// `ZIP a, b [CROSS|INNER|LEFT OUTER|RIGHT OUTER|FULL OUTER] [BY k, ..]
+    /// [PRESORT ..]`
+    pub(crate) fn zip(&mut self) -> Result<Statement, ParseError> {
+        let start = self.cur.expect_kw("ZIP")?;
+        let inputs = self.dataframe_list("a dataframe name")?;
+        if inputs.len() < 2 {
+            return Err(ParseError::new(
+                "ZIP needs at least two dataframes",
+                start.union(&self.cur.prev_span()),
+            ));
+        }
+        let how = if self.cur.eat_kw("CROSS") {
+            ZipHow::Cross
+        } else if self.cur.eat_kw("INNER") {
+            ZipHow::Inner
+        } else if self.cur.eat_kw("LEFT") {
+            self.cur.expect_kw("OUTER")?;
+            ZipHow::LeftOuter
+        } else if self.cur.eat_kw("RIGHT") {
+            self.cur.expect_kw("OUTER")?;
+            ZipHow::RightOuter
+        } else if self.cur.eat_kw("FULL") {
+            self.cur.expect_kw("OUTER")?;
+            ZipHow::FullOuter
+        } else {
+            ZipHow::Inner
+        };
+        let by = if self.cur.eat_kw("BY") {
+            self.name_list("a key column")?
+        } else {
+            Vec::new()
+        };
+        if how == ZipHow::Cross && !by.is_empty() {
+            return Err(ParseError::new(
+                "a CROSS ZIP has no keys",
+                by[0].span.union(&self.cur.prev_span()),
+            ));
+        }
+        let presort = if self.cur.eat_kw("PRESORT") {
+            self.presort_list()?
+        } else {
+            Vec::new()
+        };
+        Ok(Statement::Zip(Zip {
+            inputs,
+            how,
+            by,
+            presort,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ast::*;
+    use crate::parse;
+    use crate::tests::round_trip;
+
+    fn statement(text: &str) -> Statement {
+        let mut s = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(s.steps.len(), 1, "{text}");
+        s.steps.remove(0).statement
+    }
+
+    #[test]
+    fn transform_forms() {
+        let Statement::Transform(t) = statement(
+            "TRANSFORM a PREPARTITION BY k, j PRESORT v DESC USING exec('python3 \"my fit.py\" -x', 'b c') \
+             PARAMS n:3, timeout:'5s' SCHEMA *-j, z:double",
+        ) else {
+            panic!()
+        };
+        assert_eq!(t.kind, TransformKind::Transform);
+        assert_eq!(t.inputs[0].value, "a");
+        let p = t.partition.unwrap();
+        assert_eq!(p.by.len(), 2);
+        assert!(!p.presort[0].ascending);
+        let Transformer::Exec { args, .. } = &t.using else {
+            panic!()
+        };
+        assert_eq!(args, &["python3", "my fit.py", "-x", "b c"]);
+        assert_eq!(t.params.entries.len(), 2);
+        let items = t.schema.unwrap().items;
+        assert!(matches!(&items[0], SchemaItem::All { except, .. } if except[0].value == "j"));
+        assert!(matches!(&items[1], SchemaItem::Field(f) if f.name.value == "z"));
+
+        // SCHEMA before PARAMS; no input; built-in transformer.
+        let Statement::Transform(t) =
+            statement("TRANSFORM USING row_number SCHEMA *, n:long PARAMS column:'n'")
+        else {
+            panic!()
+        };
+        assert!(t.inputs.is_empty() && t.partition.is_none());
+        assert!(matches!(&t.using, Transformer::Builtin(n) if n.value == "row_number"));
+
+        let s = parse("x = SELECT 1 AS a\nOUTPUT x PREPARTITION BY a USING exec('cat')\nPRINT")
+            .unwrap();
+        assert_eq!(s.steps.len(), 3);
+        assert!(s.steps[1].statement.is_output());
+        assert!(statement("OUTTRANSFORM USING exec('true')").is_output());
+        assert!(!statement("TRANSFORM USING row_number").is_output());
+
+        round_trip(
+            "TRANSFORM a, b HASH PREPARTITION 4 BY k PRESORT v DESC USING exec('python3 \"my fit.py\"', 'x y') PARAMS n:3 SCHEMA *-j-k, z:[int]\n\
+             OUTTRANSFORM USING fill_forward\nt = TRANSFORM PREPARTITION BY k USING row_number PERSIST YIELD DATAFRAME AS r",
+        );
+    }
+
+    #[test]
+    fn zip_forms() {
+        let Statement::Zip(z) = statement("ZIP a, b LEFT OUTER BY k PRESORT v") else {
+            panic!()
+        };
+        assert_eq!(z.how, ZipHow::LeftOuter);
+        assert_eq!(z.by[0].value, "k");
+        let Statement::Zip(z) = statement("ZIP a, (TAKE 1 ROW FROM b), c") else {
+            panic!()
+        };
+        assert_eq!((z.inputs.len(), z.how), (3, ZipHow::Inner));
+        round_trip("z = ZIP a, b FULL OUTER BY k, j\nTRANSFORM z USING exec('x')\nZIP a, b CROSS");
+        // Nested where SQL takes a table.
+        let s = parse("SELECT * FROM (TRANSFORM t USING row_number)").unwrap();
+        assert_eq!(s.steps[0].nested.len(), 1);
+    }
+
+    #[test]
+    fn errors_point_at_the_place() {
+        let at = |text: &str| {
+            let e = parse(text).expect_err(text);
+            (e.message, e.span.start.line, e.span.start.column)
+        };
+        let (m, _, c) = at("TRANSFORM a PREPARTITION BY k");
+        assert!(m.contains("USING"), "{m}");
+        assert_eq!(c, 30);
+        let (m, _, c) = at("TRANSFORM USING exec('python3 \"fit.py')");
+        assert!(m.contains("unbalanced quotes"), "{m}");
+        assert_eq!(c, 22);
+        let (m, _, c) = at("OUTPUT USING exec('x') SCHEMA a:int");
+        assert!(m.contains("no SCHEMA"), "{m}");
+        assert_eq!(c, 24);
+        let (m, _, _) = at("TRANSFORM USING exec('x') CALLBACK f");
+        assert!(m.contains("CALLBACK"), "{m}");
+        let (m, _, c) = at("TRANSFORM USING f SCHEMA *, a:int, a:str");
+        assert!(m.contains("duplicate"), "{m}");
+        assert_eq!(c, 36);
+        let (m, _, _) = at("ZIP a");
+        assert!(m.contains("two dataframes"), "{m}");
+        let (m, _, _) = at("ZIP a, b CROSS BY k");
+        assert!(m.contains("CROSS"), "{m}");
+        let (m, _, _) = at("x = OUTPUT USING exec('x')");
+        assert!(m.contains("no result to assign"), "{m}");
+        let (m, _, c) = at("TRANSFORM USING exec()");
+        assert!(m.contains("program"), "{m}");
+        assert_eq!(c, 22);
+    }
+}
