@@ -27,7 +27,12 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("runtime");
-    let failures = rt.block_on(run_golden(&files, &targets));
+    // The program the TRANSFORM golden files run (tests/support/transformer.rs).
+    let vars = [(
+        "FSQL_TRANSFORMER",
+        env!("CARGO_BIN_EXE_fsql-test-transformer").to_string(),
+    )];
+    let failures = rt.block_on(run_golden(&files, &targets, &vars));
     let runs = files.len() * targets.len();
     println!(
         "\ngolden files: {} passed, {} failed",

@@ -14,6 +14,7 @@ pub mod output;
 pub mod session;
 mod sources;
 pub mod template;
+mod transform;
 pub mod types;
 mod udf;
 

@@ -474,8 +474,13 @@ impl Display for Transform {
             f.write_char(' ')?;
             comma(f, &self.inputs)?;
         }
-        if let Some(p) = &self.partition {
-            write!(f, " {p}")?;
+        match &self.partition {
+            Some(p) if p.by.is_empty() && p.num.is_none() => {
+                f.write_str(" PRESORT ")?;
+                comma(f, &p.presort)?;
+            }
+            Some(p) => write!(f, " {p}")?,
+            None => {}
         }
         match &self.using {
             Transformer::Builtin(n) => write!(f, " USING {n}")?,

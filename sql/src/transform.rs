@@ -25,7 +25,14 @@ impl Parser {
         } else {
             self.dataframe_list("a dataframe name")?
         };
-        let partition = self.partition_spec()?;
+        let mut partition = self.partition_spec()?;
+        if partition.is_none() && self.cur.eat_kw("PRESORT") {
+            // PRESORT alone: the whole dataframe is one group, in this order.
+            partition = Some(PartitionSpec {
+                presort: self.presort_list()?,
+                ..Default::default()
+            });
+        }
         if !self.cur.is_kw("USING") {
             return Err(self.cur.expected("USING and a transformer"));
         }

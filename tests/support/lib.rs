@@ -95,8 +95,13 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Runs each file on each target (a fresh session per file and target),
-/// printing one line per run; returns the failures' descriptions.
-pub async fn run_golden(files: &[PathBuf], targets: &[Target]) -> Vec<String> {
+/// printing one line per run; returns the failures' descriptions. `vars`
+/// are substituted for `$NAME` in the files.
+pub async fn run_golden(
+    files: &[PathBuf],
+    targets: &[Target],
+    vars: &[(&str, String)],
+) -> Vec<String> {
     let mut failures = Vec::new();
     for file in files {
         for target in targets {
@@ -106,6 +111,9 @@ pub async fn run_golden(files: &[PathBuf], targets: &[Target]) -> Vec<String> {
                 async move { FsqlDb::open(t.engine, t.cluster).await }
             });
             runner.add_label(target.engine.name());
+            for (k, v) in vars {
+                runner.set_var(k.to_string(), v.clone());
+            }
             runner.with_column_validator(default_column_validator);
             let name = file.display();
             let engine = target.engine;

@@ -8,6 +8,10 @@
 //! plan (a lazy generator node, which datafusion-proto does serialize) and
 //! decoded into a provider that returns that plan.
 //!
+//! TRANSFORM: its logical node (for the scheduler, which plans it) and its
+//! physical node (for the executors, which run it) travel as the node's
+//! spec and output schema (`transform::spec`).
+//!
 //! PREDICT: its function carries a model, which a function name alone
 //! cannot; both codecs (logical for the scheduler, physical for the
 //! executors) ship the model's bytes with the function.
@@ -19,7 +23,7 @@ use ballista_core::serde::BallistaLogicalExtensionCodec;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{Result, TableReference, internal_err};
+use datafusion::common::{Result, TableReference, internal_err, plan_err};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
@@ -37,6 +41,9 @@ use datafusion_proto::physical_plan::{
 };
 
 use crate::ml::predict::{Output, PredictUdf};
+use crate::transform::exec::TransformExec;
+use crate::transform::node::{TransformNode, ZipNode};
+use crate::transform::spec::TransformSpec;
 use datafusion_proto::protobuf::PhysicalPlanNode;
 
 /// First byte of an encoded table: which codec wrote the rest.
@@ -58,10 +65,25 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
         inputs: &[LogicalPlan],
         ctx: &TaskContext,
     ) -> Result<Extension> {
+        if let Some(decoded) = TransformSpec::decode(buf) {
+            let (spec, schema) = decoded?;
+            let node = TransformNode::new(inputs.to_vec(), spec, &schema)?;
+            return Ok(Extension {
+                node: Arc::new(node),
+            });
+        }
         self.inner.try_decode(buf, inputs, ctx)
     }
 
     fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> Result<()> {
+        if let Some(t) = node.node.as_any().downcast_ref::<TransformNode>() {
+            return t.spec.encode(t.schema.as_arrow(), buf);
+        }
+        if node.node.as_any().downcast_ref::<ZipNode>().is_some() {
+            return plan_err!(
+                "a zipped dataframe (ZIP) can only be read by TRANSFORM, OUTTRANSFORM or OUTPUT"
+            );
+        }
         self.inner.try_encode(node, buf)
     }
 
@@ -134,7 +156,8 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
     }
 }
 
-/// fsql's physical extension codec: Ballista's, plus the PREDICT function.
+/// fsql's physical extension codec: Ballista's, plus TRANSFORM and the
+/// PREDICT function.
 #[derive(Debug, Default)]
 pub struct FsqlPhysicalCodec {
     inner: BallistaPhysicalExtensionCodec,
@@ -148,6 +171,11 @@ impl PhysicalExtensionCodec for FsqlPhysicalCodec {
         ctx: &TaskContext,
         proto: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(decoded) = TransformSpec::decode(buf) {
+            let (spec, schema) = decoded?;
+            let exec = TransformExec::try_new(inputs.to_vec(), Arc::new(spec), schema)?;
+            return Ok(Arc::new(exec));
+        }
         self.inner.try_decode(buf, inputs, ctx, proto)
     }
 
@@ -157,6 +185,9 @@ impl PhysicalExtensionCodec for FsqlPhysicalCodec {
         buf: &mut Vec<u8>,
         proto: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
+        if let Some(t) = node.downcast_ref::<TransformExec>() {
+            return t.spec().encode(&t.schema(), buf);
+        }
         self.inner.try_encode(node, buf, proto)
     }
 

@@ -58,7 +58,7 @@ pub(crate) fn create_data(s: &Session, c: &CreateData, span: Span) -> Result<Dat
     super::batch_frame(s, batch, span)
 }
 
-fn to_json(l: &Literal) -> Value {
+pub(crate) fn to_json(l: &Literal) -> Value {
     match l {
         Literal::Null => Value::Null,
         Literal::Bool(b) => Value::Bool(*b),

@@ -12,6 +12,7 @@ mod sample;
 mod save;
 mod select;
 mod take;
+mod transform;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub(crate) async fn statement(
             model::import_model(s, name, *or_replace, options)?;
             None
         }
+        Statement::Transform(t) => transform::transform(s, t, span).await?,
+        Statement::Zip(z) => Some(transform::zip(s, z, span).await?),
         Statement::Previous => Some(s.input(None, span).await?),
     })
 }

@@ -1,0 +1,576 @@
+//! `TRANSFORM`, `OUTTRANSFORM`, `OUTPUT` and `ZIP`, lowered to fsql's
+//! transform plan nodes (see `crate::transform`). Names are resolved and
+//! parameters checked here, so mistakes point at the script.
+//!
+//! - One input: groups by the PREPARTITION keys (no keys: the whole
+//!   dataframe is one group; `PREPARTITION n` without keys: n chunks).
+//! - A zipped input, or several inputs (an implicit inner ZIP by the keys):
+//!   each group hands every dataframe's rows for the key to the transformer.
+//! - OUTTRANSFORM / OUTPUT run at once and produce no dataframe.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::catalog::default_table_source::source_as_provider;
+use datafusion::common::DFSchema;
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::ViewTable;
+use datafusion::logical_expr::{Extension, LogicalPlan, Partitioning};
+use fsql_sql::{
+    Literal, Name, OutputSchema, PartitionSpec, SchemaItem, SortKey, Span, Transform,
+    TransformKind, Transformer as Using, Zip,
+};
+
+use super::create::to_json;
+use super::resolve_column;
+use crate::error::{AtSpan, Error, Result};
+use crate::session::Session;
+use crate::transform::builtin::{Builtin, NAMES};
+use crate::transform::node::{TransformNode, ZipNode};
+use crate::transform::spec::{Program, TransformSpec, Transformer, ZipHow};
+use crate::types::to_arrow;
+
+/// The inputs of a transform with how they are grouped.
+struct Grouping {
+    inputs: Vec<DataFrame>,
+    keys: Vec<String>,
+    presort: Vec<Vec<(String, bool)>>,
+    how: Option<ZipHow>,
+    chunks: Option<usize>,
+}
+
+pub(crate) async fn transform(
+    s: &mut Session,
+    t: &Transform,
+    span: Span,
+) -> Result<Option<DataFrame>> {
+    let mut frames = Vec::new();
+    if t.inputs.is_empty() {
+        frames.push(s.input(None, span).await?);
+    }
+    for n in &t.inputs {
+        frames.push(s.named(n).await?);
+    }
+    let g = grouping(frames, t.partition.as_ref(), span)?;
+    let discard = t.kind != TransformKind::Transform;
+    let (transformer, natural) = transformer(t, &g, span)?;
+    let schema = match (&t.schema, natural) {
+        (Some(declared), natural) => {
+            let schema = declared_schema(declared, &g)?;
+            if let Some(natural) = natural {
+                same_columns(&natural, &schema, declared.span)?;
+            }
+            schema
+        }
+        (None, Some(natural)) => natural,
+        (None, None) if discard => Schema::empty(),
+        (None, None) => {
+            let at = match &t.using {
+                Using::Exec { span, .. } => *span,
+                Using::Builtin(n) => n.span,
+            };
+            return Err(Error::at(
+                at,
+                "TRANSFORM USING exec(...) needs a SCHEMA: the columns the program writes (SCHEMA * keeps the input's, SCHEMA *, x:double adds one)",
+            ));
+        }
+    };
+    let kind = match t.kind {
+        TransformKind::Transform => "TRANSFORM",
+        TransformKind::OutTransform => "OUTTRANSFORM",
+        TransformKind::Output => "OUTPUT",
+    };
+    let spec = TransformSpec {
+        keys: g.keys,
+        presort: g.presort,
+        how: g.how,
+        chunks: g.chunks,
+        transformer,
+        discard,
+        label: format!("{kind} at line {}", span.start.line),
+    };
+    let mut plans = Vec::with_capacity(g.inputs.len());
+    for df in g.inputs {
+        let plan = df.logical_plan().clone();
+        plans.push(match spec.chunks {
+            Some(n) => LogicalPlan::Repartition(datafusion::logical_expr::Repartition {
+                input: Arc::new(plan),
+                partitioning_scheme: Partitioning::RoundRobinBatch(n),
+            }),
+            None => plan,
+        });
+    }
+    let node = TransformNode::new(plans, spec, &schema).at(span)?;
+    let plan = LogicalPlan::Extension(Extension {
+        node: Arc::new(node),
+    });
+    let df = DataFrame::new(s.ctx.state(), plan);
+    if discard {
+        df.collect().await.at(span)?;
+        return Ok(None);
+    }
+    Ok(Some(df))
+}
+
+/// The ZIP a dataframe is, if it is one (also through a name or a nested
+/// statement, which the session registers as a view).
+fn zip_of(df: &DataFrame) -> Option<ZipNode> {
+    zip_in(df.logical_plan())
+}
+
+fn zip_in(plan: &LogicalPlan) -> Option<ZipNode> {
+    match plan {
+        LogicalPlan::Extension(e) => e.node.as_any().downcast_ref::<ZipNode>().cloned(),
+        LogicalPlan::SubqueryAlias(a) => zip_in(&a.input),
+        LogicalPlan::TableScan(scan) if scan.projection.is_none() => {
+            let provider = source_as_provider(&scan.source).ok()?;
+            let view = provider.downcast_ref::<ViewTable>()?;
+            zip_in(view.logical_plan())
+        }
+        _ => None,
+    }
+}
+
+fn grouping(frames: Vec<DataFrame>, p: Option<&PartitionSpec>, span: Span) -> Result<Grouping> {
+    let by = p.map(|p| p.by.as_slice()).unwrap_or_default();
+    let presort = p.map(|p| p.presort.as_slice()).unwrap_or_default();
+    if frames.len() == 1
+        && let Some(z) = zip_of(&frames[0])
+    {
+        if p.is_some() {
+            return Err(Error::at(
+                span,
+                "a zipped dataframe is partitioned by its ZIP: write BY and PRESORT there",
+            ));
+        }
+        let state = frames[0].clone().into_parts().0;
+        return Ok(Grouping {
+            inputs: z
+                .inputs
+                .into_iter()
+                .map(|plan| DataFrame::new(state.clone(), plan))
+                .collect(),
+            keys: z.keys,
+            presort: z.presort,
+            how: Some(z.how),
+            chunks: None,
+        });
+    }
+    if frames.len() > 1 {
+        for df in &frames {
+            if zip_of(df).is_some() {
+                return Err(Error::at(span, "a zipped dataframe cannot be zipped again"));
+            }
+        }
+        let keys = zip_keys(&frames, by, ZipHow::Inner, span)?;
+        let presort = zip_presort(&frames, presort)?;
+        return Ok(Grouping {
+            inputs: frames,
+            keys,
+            presort,
+            how: Some(ZipHow::Inner),
+            chunks: None,
+        });
+    }
+    let df = &frames[0];
+    let keys = by
+        .iter()
+        .map(|k| resolve_column(df.schema(), k))
+        .collect::<Result<Vec<_>>>()?;
+    let sort = presort
+        .iter()
+        .map(|k| Ok((resolve_column(df.schema(), &k.column)?, k.ascending)))
+        .collect::<Result<Vec<_>>>()?;
+    // `PREPARTITION n` without keys: n chunks. A count written as an
+    // expression (ROWCOUNT, CONCURRENCY) means the engine's partitions.
+    let chunks = match p {
+        Some(PartitionSpec { num: Some(n), .. }) if by.is_empty() => Some(
+            n.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .unwrap_or_else(|| df.task_ctx().session_config().target_partitions()),
+        ),
+        _ => None,
+    };
+    Ok(Grouping {
+        inputs: frames,
+        keys,
+        presort: vec![sort],
+        how: None,
+        chunks,
+    })
+}
+
+/// The keys of a ZIP: the ones written (in every input, of one type), or the
+/// columns every input has.
+fn zip_keys(frames: &[DataFrame], by: &[Name], how: ZipHow, span: Span) -> Result<Vec<String>> {
+    if how == ZipHow::Cross {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = if by.is_empty() {
+        let first = frames[0].schema();
+        let common: Vec<String> = first
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|n| frames[1..].iter().all(|df| df.schema().has_column_with_unqualified_name(n)))
+            .collect();
+        if common.is_empty() {
+            return Err(Error::at(
+                span,
+                "the zipped dataframes have no column in common: name the keys with BY (or use CROSS)",
+            ));
+        }
+        common
+    } else {
+        by.iter()
+            .map(|k| resolve_column(frames[0].schema(), k))
+            .collect::<Result<_>>()?
+    };
+    for (i, df) in frames.iter().enumerate().skip(1) {
+        for (j, k) in keys.iter().enumerate() {
+            let at = by.get(j).map_or(span, |n| n.span);
+            let name = Name {
+                value: k.clone(),
+                quoted: true,
+                span: at,
+            };
+            let found = resolve_column(df.schema(), &name).map_err(|_| {
+                Error::at(at, format!("dataframe {} of the ZIP has no key column '{k}'", i + 1))
+            })?;
+            let a = frames[0].schema().field_with_unqualified_name(k).at(at)?;
+            let b = df.schema().field_with_unqualified_name(&found).at(at)?;
+            if found != *k || a.data_type() != b.data_type() {
+                return Err(Error::at(
+                    at,
+                    format!(
+                        "key '{k}' must have the same name and type in every zipped dataframe ({} vs {} '{found}')",
+                        a.data_type(),
+                        b.data_type()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// PRESORT of a ZIP: each column sorts the inputs that have it.
+fn zip_presort(frames: &[DataFrame], presort: &[SortKey]) -> Result<Vec<Vec<(String, bool)>>> {
+    let mut out = vec![Vec::new(); frames.len()];
+    for k in presort {
+        let mut found = false;
+        for (i, df) in frames.iter().enumerate() {
+            if let Ok(c) = resolve_column(df.schema(), &k.column) {
+                out[i].push((c, k.ascending));
+                found = true;
+            }
+        }
+        if !found {
+            return Err(Error::at(
+                k.column.span,
+                format!("no zipped dataframe has a column '{}'", k.column.value),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn zip(s: &Session, z: &Zip, span: Span) -> Result<DataFrame> {
+    let mut frames = Vec::new();
+    for n in &z.inputs {
+        let df = s.named(n).await?;
+        if zip_of(&df).is_some() {
+            return Err(Error::at(n.span, "a zipped dataframe cannot be zipped again"));
+        }
+        frames.push(df);
+    }
+    let how = match z.how {
+        fsql_sql::ZipHow::Inner => ZipHow::Inner,
+        fsql_sql::ZipHow::LeftOuter => ZipHow::LeftOuter,
+        fsql_sql::ZipHow::RightOuter => ZipHow::RightOuter,
+        fsql_sql::ZipHow::FullOuter => ZipHow::FullOuter,
+        fsql_sql::ZipHow::Cross => ZipHow::Cross,
+    };
+    let keys = zip_keys(&frames, &z.by, how, span)?;
+    let presort = zip_presort(&frames, &z.presort)?;
+    let first = frames[0].schema();
+    let fields: Vec<Field> = keys
+        .iter()
+        .map(|k| first.field_with_unqualified_name(k).map(|f| f.as_ref().clone()))
+        .collect::<std::result::Result<_, _>>()
+        .at(span)?;
+    let schema = DFSchema::try_from(Schema::new(fields)).at(span)?;
+    let node = ZipNode {
+        inputs: frames.iter().map(|df| df.logical_plan().clone()).collect(),
+        how,
+        keys,
+        presort,
+        schema: Arc::new(schema),
+    };
+    let plan = LogicalPlan::Extension(Extension {
+        node: Arc::new(node),
+    });
+    Ok(DataFrame::new(s.ctx.state(), plan))
+}
+
+/// The transformer, and for a built-in the schema it produces.
+fn transformer(t: &Transform, g: &Grouping, span: Span) -> Result<(Transformer, Option<Schema>)> {
+    let params = &t.params.entries;
+    match &t.using {
+        Using::Exec { args, .. } => {
+            let mut timeout_ms = None;
+            let mut json = serde_json::Map::new();
+            for (k, v) in params {
+                if k.value.eq_ignore_ascii_case("timeout") {
+                    timeout_ms = Some(duration_ms(v).ok_or_else(|| {
+                        Error::at(
+                            k.span,
+                            "timeout is a number of seconds or a string like '500ms', '30s', '5m'",
+                        )
+                    })?);
+                } else {
+                    json.insert(k.value.clone(), to_json(v));
+                }
+            }
+            let program = Program {
+                args: args.clone(),
+                params_json: serde_json::Value::Object(json).to_string(),
+                timeout_ms,
+            };
+            Ok((Transformer::Program(program), None))
+        }
+        Using::Builtin(name) => {
+            if g.inputs.len() > 1 {
+                return Err(Error::at(
+                    name.span,
+                    "built-in transformers take one dataframe; a co-transform (ZIP) needs exec(...)",
+                ));
+            }
+            let b = builtin(name, params, g)?;
+            let input = g.inputs[0].schema().as_arrow().clone();
+            let natural = b
+                .output_schema(&input)
+                .map_err(|e| Error::at(span, format!("{}: {e}", b.name())))?;
+            Ok((Transformer::Builtin(b), Some(natural)))
+        }
+    }
+}
+
+fn builtin(name: &Name, params: &[(Name, Literal)], g: &Grouping) -> Result<Builtin> {
+    let schema = g.inputs[0].schema();
+    let accepted: &[&str] = match name.value.to_lowercase().as_str() {
+        "row_number" => &["column"],
+        "fill_forward" => &["columns"],
+        "cumsum" | "diff" => &["column", "as"],
+        _ => {
+            return Err(Error::at(
+                name.span,
+                format!(
+                    "unknown transformer '{}': built-ins are {}; run a program with exec('program args')",
+                    name.value,
+                    NAMES.join(", ")
+                ),
+            ));
+        }
+    };
+    let mut get = std::collections::HashMap::new();
+    for (k, v) in params {
+        let key = k.value.to_lowercase();
+        if !accepted.contains(&key.as_str()) {
+            return Err(Error::at(
+                k.span,
+                format!(
+                    "{} takes no parameter '{}' (it takes: {})",
+                    name.value,
+                    k.value,
+                    accepted.join(", ")
+                ),
+            ));
+        }
+        get.insert(key, (k, v));
+    }
+    let column = |key: &str| -> Result<Option<String>> {
+        match get.get(key) {
+            None => Ok(None),
+            Some((_, Literal::String(s))) => Ok(Some(s.clone())),
+            Some((k, _)) => Err(Error::at(k.span, format!("{key} is a column name in quotes"))),
+        }
+    };
+    let input_column = |key: &str| -> Result<Option<String>> {
+        match (column(key)?, get.get(key)) {
+            (Some(c), Some((k, _))) => Ok(Some(resolve_column(
+                schema,
+                &Name {
+                    value: c,
+                    quoted: false,
+                    span: k.span,
+                },
+            )?)),
+            _ => Ok(None),
+        }
+    };
+    Ok(match name.value.to_lowercase().as_str() {
+        "row_number" => Builtin::RowNumber {
+            column: column("column")?.unwrap_or_else(|| "row_number".into()),
+        },
+        "fill_forward" => {
+            let columns = match get.get("columns") {
+                None => schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .filter(|c| !g.keys.contains(c))
+                    .collect(),
+                Some((k, v)) => {
+                    let items = match v {
+                        Literal::List(items) => items.clone(),
+                        other => vec![(*other).clone()],
+                    };
+                    items
+                        .iter()
+                        .map(|i| match i {
+                            Literal::String(c) => resolve_column(
+                                schema,
+                                &Name {
+                                    value: c.clone(),
+                                    quoted: false,
+                                    span: k.span,
+                                },
+                            ),
+                            _ => Err(Error::at(k.span, "columns is a list of column names in quotes")),
+                        })
+                        .collect::<Result<Vec<_>>>()?
+                }
+            };
+            Builtin::FillForward { columns }
+        }
+        kind => {
+            let column = input_column("column")?.ok_or_else(|| {
+                Error::at(name.span, format!("{kind} needs PARAMS column:'name'"))
+            })?;
+            let output = column_or(&get, "as", format!("{column}_{kind}"))?;
+            if kind == "cumsum" {
+                Builtin::CumSum { column, output }
+            } else {
+                Builtin::Diff { column, output }
+            }
+        }
+    })
+}
+
+fn column_or(
+    get: &std::collections::HashMap<String, (&Name, &Literal)>,
+    key: &str,
+    default: String,
+) -> Result<String> {
+    match get.get(key) {
+        None => Ok(default),
+        Some((_, Literal::String(s))) => Ok(s.clone()),
+        Some((k, _)) => Err(Error::at(k.span, format!("{key} is a column name in quotes"))),
+    }
+}
+
+/// `30`, `1.5` (seconds), `'500ms'`, `'30s'`, `'5m'`.
+fn duration_ms(v: &Literal) -> Option<u64> {
+    let (number, unit) = match v {
+        Literal::Number(n) => (n.as_str(), "s"),
+        Literal::String(s) => {
+            let s = s.trim();
+            let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+            (s[..split].trim(), s[split..].trim())
+        }
+        _ => return None,
+    };
+    let value: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "ms" => 1.0,
+        "" | "s" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return None,
+    };
+    (value > 0.0 && value.is_finite()).then(|| (value * scale).round() as u64)
+}
+
+/// The SCHEMA as written: `*` (the input columns; for zipped inputs every
+/// input's columns, first occurrence kept), `*-a` and `name:type` fields.
+fn declared_schema(declared: &OutputSchema, g: &Grouping) -> Result<Schema> {
+    let mut all: Vec<Field> = Vec::new();
+    for df in &g.inputs {
+        for f in df.schema().fields() {
+            if !all.iter().any(|a| a.name() == f.name()) {
+                all.push(f.as_ref().clone());
+            }
+        }
+    }
+    let mut fields: Vec<Field> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut push = |f: Field, span: Span, fields: &mut Vec<Field>| {
+        if !seen.insert(f.name().clone()) {
+            return Err(Error::at(
+                span,
+                format!("duplicate column name '{}' in SCHEMA", f.name()),
+            ));
+        }
+        fields.push(f);
+        Ok(())
+    };
+    for item in &declared.items {
+        match item {
+            SchemaItem::All { except, span } => {
+                let mut drop = Vec::new();
+                for e in except {
+                    let found = all
+                        .iter()
+                        .find(|f| f.name() == &e.value)
+                        .or_else(|| {
+                            let m: Vec<&Field> = all
+                                .iter()
+                                .filter(|f| f.name().eq_ignore_ascii_case(&e.value))
+                                .collect();
+                            (m.len() == 1).then(|| m[0])
+                        })
+                        .ok_or_else(|| {
+                            Error::at(e.span, format!("'*-{}': no input column '{}'", e.value, e.value))
+                        })?;
+                    drop.push(found.name().clone());
+                }
+                for f in &all {
+                    if !drop.contains(f.name()) {
+                        push(f.clone(), *span, &mut fields)?;
+                    }
+                }
+            }
+            SchemaItem::Field(f) => push(
+                Field::new(f.name.value.clone(), to_arrow(&f.ty), true),
+                f.name.span,
+                &mut fields,
+            )?,
+        }
+    }
+    Ok(Schema::new(fields))
+}
+
+/// A built-in's SCHEMA may retype its columns but not add or drop any.
+fn same_columns(natural: &Schema, declared: &Schema, span: Span) -> Result<()> {
+    let names = |s: &Schema| -> Vec<String> { s.fields().iter().map(|f| f.name().clone()).collect() };
+    let (a, b) = (names(natural), names(declared));
+    let mut sa = a.clone();
+    let mut sb = b.clone();
+    sa.sort();
+    sb.sort();
+    if sa != sb {
+        return Err(Error::at(
+            span,
+            format!(
+                "this built-in produces the columns {}; SCHEMA declares {}",
+                a.join(", "),
+                b.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}

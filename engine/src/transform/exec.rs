@@ -1,0 +1,411 @@
+//! [`TransformExec`]: the physical transform. It asks DataFusion for its
+//! inputs partitioned by the keys (co-partitioned when zipped) and sorted by
+//! keys then presort, so every key group is whole and contiguous inside one
+//! partition. Each partition then runs on its own (a thread on `threads`, a
+//! task on a cluster executor): it splits its rows into groups, matches the
+//! groups of zipped inputs, and hands them to the transformer — a built-in
+//! in this process, or one run of the external program.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::compute::{SortOptions, concat_batches, partition};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result, internal_err};
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexRequirement, OrderingRequirements, PhysicalSortRequirement,
+};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, Distribution, ExecutionPlan,
+    ExecutionPlanProperties, InputDistributionRequirements, Partitioning, PhysicalExpr,
+    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
+};
+use futures::{StreamExt, TryStreamExt};
+
+use super::process::{self, Group};
+use super::spec::{Transformer, TransformSpec, ZipHow, conform, empty};
+
+#[derive(Debug)]
+pub struct TransformExec {
+    inputs: Vec<Arc<dyn ExecutionPlan>>,
+    spec: Arc<TransformSpec>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl TransformExec {
+    pub fn try_new(
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
+        spec: Arc<TransformSpec>,
+        schema: SchemaRef,
+    ) -> Result<Self> {
+        if inputs.is_empty() {
+            return internal_err!("a transform needs an input");
+        }
+        let partitions = inputs[0].output_partitioning().partition_count();
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        );
+        Ok(Self {
+            inputs,
+            spec,
+            schema,
+            properties: Arc::new(properties),
+        })
+    }
+
+    pub fn spec(&self) -> &TransformSpec {
+        &self.spec
+    }
+
+    /// The key columns of input `i`.
+    fn keys(&self, i: usize) -> Result<Vec<Arc<dyn PhysicalExpr>>> {
+        let schema = self.inputs[i].schema();
+        self.spec
+            .keys
+            .iter()
+            .map(|k| Ok(Arc::new(Column::new(k, schema.index_of(k)?)) as _))
+            .collect()
+    }
+}
+
+/// NULL is the smallest value: first ascending, last descending.
+fn sort_options(ascending: bool) -> SortOptions {
+    SortOptions {
+        descending: !ascending,
+        nulls_first: ascending,
+    }
+}
+
+impl DisplayAs for TransformExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "TransformExec: {}", self.spec.label)
+    }
+}
+
+impl ExecutionPlan for TransformExec {
+    fn name(&self) -> &str {
+        "TransformExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        self.input_distribution_requirements().into_per_child()
+    }
+
+    fn input_distribution_requirements(&self) -> InputDistributionRequirements {
+        let n = self.inputs.len();
+        if self.spec.keys.is_empty() {
+            let d = if self.spec.chunks.is_some() {
+                Distribution::UnspecifiedDistribution
+            } else {
+                Distribution::SinglePartition
+            };
+            return InputDistributionRequirements::new(vec![d; n]);
+        }
+        let per_child: Vec<Distribution> = (0..n)
+            .map(|i| match self.keys(i) {
+                Ok(k) => Distribution::KeyPartitioned(k),
+                Err(_) => Distribution::SinglePartition,
+            })
+            .collect();
+        if n > 1 {
+            InputDistributionRequirements::co_partitioned(per_child)
+        } else {
+            InputDistributionRequirements::new(per_child)
+        }
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        (0..self.inputs.len())
+            .map(|i| {
+                let schema = self.inputs[i].schema();
+                let keys = self.spec.keys.iter().map(|k| (k.as_str(), true));
+                let presort = self
+                    .spec
+                    .presort
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .map(|(c, asc)| (c.as_str(), *asc));
+                let reqs = keys.chain(presort).filter_map(|(c, asc)| {
+                    let idx = schema.index_of(c).ok()?;
+                    Some(PhysicalSortRequirement::new(
+                        Arc::new(Column::new(c, idx)),
+                        Some(sort_options(asc)),
+                    ))
+                });
+                LexRequirement::new(reqs).map(OrderingRequirements::new)
+            })
+            .collect()
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![false; self.inputs.len()]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![!self.spec.keys.is_empty(); self.inputs.len()]
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        self.inputs.iter().collect()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn replace_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+        _options: ReplaceChildrenOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(TransformExec::try_new(
+            children,
+            Arc::clone(&self.spec),
+            Arc::clone(&self.schema),
+        )?))
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.replace_children(
+            children,
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        )
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let counts: Vec<usize> = self
+            .inputs
+            .iter()
+            .map(|i| i.output_partitioning().partition_count())
+            .collect();
+        if counts.iter().any(|&c| c != counts[0]) {
+            return internal_err!("zipped inputs are not co-partitioned: {counts:?} partitions");
+        }
+        let streams = self
+            .inputs
+            .iter()
+            .map(|i| i.execute(partition, Arc::clone(&context)))
+            .collect::<Result<Vec<_>>>()?;
+        let spec = Arc::clone(&self.spec);
+        let schema = Arc::clone(&self.schema);
+        let out_schema = Arc::clone(&schema);
+        let fut = async move {
+            let mut inputs = Vec::with_capacity(streams.len());
+            for s in streams {
+                let s_schema = s.schema();
+                let batches: Vec<RecordBatch> = s.try_collect().await?;
+                inputs.push(concat_batches(&s_schema, &batches)?);
+            }
+            let out = tokio::task::spawn_blocking(move || run(&spec, inputs, &out_schema))
+                .await
+                .map_err(|e| DataFusionError::External(e.into()))??;
+            Ok::<_, DataFusionError>(futures::stream::iter(out.into_iter().map(Ok)))
+        };
+        let stream = futures::stream::once(fut).try_flatten().boxed();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// One partition: groups, transformer, output in the declared schema.
+fn run(spec: &TransformSpec, inputs: Vec<RecordBatch>, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    let fail = |m: String| DataFusionError::Execution(format!("{}: {m}", spec.label));
+    let groups = groups(spec, &inputs)?;
+    match &spec.transformer {
+        Transformer::Builtin(b) => {
+            let natural = Arc::new(
+                b.output_schema(&inputs[0].schema())
+                    .map_err(|e| fail(e))?,
+            );
+            let mut out = Vec::with_capacity(groups.len());
+            for g in &groups {
+                let at = |e: String| fail(format!("{e} (group {})", g.key));
+                let batch = b.apply(&g.frames[0], &natural).map_err(at)?;
+                if !spec.discard {
+                    out.push(conform(&batch, schema).map_err(at)?);
+                }
+            }
+            Ok(out)
+        }
+        Transformer::Program(p) => {
+            let keys_json = serde_json::to_string(&spec.keys).expect("strings serialize");
+            let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
+            let answers = process::run(p, &keys_json, groups, !spec.discard).map_err(fail)?;
+            let mut out = Vec::new();
+            for (batches, key) in answers.into_iter().zip(keys) {
+                for b in batches {
+                    let at = |e: String| {
+                        fail(if key.is_empty() {
+                            e
+                        } else {
+                            format!("{e} (group {key})")
+                        })
+                    };
+                    out.push(conform(&b, schema).map_err(at)?);
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// `k=1, j='x'` for the group starting at `row`.
+fn key_text(batch: &RecordBatch, keys: &[String], row: usize) -> String {
+    keys.iter()
+        .map(|k| {
+            let col = batch.column_by_name(k).expect("key column");
+            let v = if col.is_null(row) {
+                "NULL".to_string()
+            } else {
+                array_value_to_string(col, row).unwrap_or_default()
+            };
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The key groups of one input: (start, length) ranges, in key order.
+fn ranges(spec: &TransformSpec, batch: &RecordBatch) -> Result<Vec<(usize, usize)>> {
+    let n = batch.num_rows();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if spec.keys.is_empty() {
+        return Ok(vec![(0, n)]);
+    }
+    let cols = key_columns(spec, batch)?;
+    Ok(partition(&cols)?
+        .ranges()
+        .into_iter()
+        .map(|r| (r.start, r.end - r.start))
+        .collect())
+}
+
+fn key_columns(spec: &TransformSpec, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    spec.keys
+        .iter()
+        .map(|k| {
+            batch
+                .column_by_name(k)
+                .cloned()
+                .ok_or_else(|| DataFusionError::Internal(format!("no key column {k}")))
+        })
+        .collect()
+}
+
+/// The groups of the partition, each with one frame per input.
+fn groups(spec: &TransformSpec, inputs: &[RecordBatch]) -> Result<Vec<Group>> {
+    let ranges = inputs
+        .iter()
+        .map(|b| ranges(spec, b))
+        .collect::<Result<Vec<_>>>()?;
+    if inputs.len() == 1 {
+        let b = &inputs[0];
+        return Ok(ranges[0]
+            .iter()
+            .map(|&(start, len)| Group {
+                key: key_text(b, &spec.keys, start),
+                frames: vec![b.slice(start, len)],
+            })
+            .collect());
+    }
+    let how = spec.how.unwrap_or(ZipHow::Inner);
+    if how == ZipHow::Cross || spec.keys.is_empty() {
+        if inputs.iter().all(|b| b.num_rows() == 0) {
+            return Ok(Vec::new());
+        }
+        return Ok(vec![Group {
+            key: String::new(),
+            frames: inputs.to_vec(),
+        }]);
+    }
+    // Key rows of every input, comparable as bytes in sort order.
+    let fields: Vec<SortField> = key_columns(spec, &inputs[0])?
+        .iter()
+        .map(|c| SortField::new_with_options(c.data_type().clone(), sort_options(true)))
+        .collect();
+    let converter = RowConverter::new(fields)?;
+    let rows: Vec<Rows> = inputs
+        .iter()
+        .map(|b| converter.convert_columns(&key_columns(spec, b)?))
+        .collect::<Result<_, _>>()?;
+    let last = inputs.len() - 1;
+    let mut at = vec![0usize; inputs.len()];
+    let mut out = Vec::new();
+    loop {
+        // The smallest key not yet handled, and which inputs have it.
+        let mut min: Option<usize> = None;
+        for i in 0..inputs.len() {
+            if at[i] >= ranges[i].len() {
+                continue;
+            }
+            let row = rows[i].row(ranges[i][at[i]].0);
+            let smaller = match min {
+                None => true,
+                Some(m) => row.cmp(&rows[m].row(ranges[m][at[m]].0)) == Ordering::Less,
+            };
+            if smaller {
+                min = Some(i);
+            }
+        }
+        let Some(m) = min else { break };
+        let key_row = rows[m].row(ranges[m][at[m]].0);
+        let has: Vec<bool> = (0..inputs.len())
+            .map(|i| at[i] < ranges[i].len() && rows[i].row(ranges[i][at[i]].0) == key_row)
+            .collect();
+        let keep = match how {
+            ZipHow::Inner | ZipHow::Cross => has.iter().all(|h| *h),
+            ZipHow::LeftOuter => has[0],
+            ZipHow::RightOuter => has[last],
+            ZipHow::FullOuter => true,
+        };
+        if keep {
+            let key = key_text(&inputs[m], &spec.keys, ranges[m][at[m]].0);
+            let frames = (0..inputs.len())
+                .map(|i| {
+                    if has[i] {
+                        let (start, len) = ranges[i][at[i]];
+                        inputs[i].slice(start, len)
+                    } else {
+                        empty(&inputs[i].schema())
+                    }
+                })
+                .collect();
+            out.push(Group { key, frames });
+        }
+        for i in 0..inputs.len() {
+            if has[i] {
+                at[i] += 1;
+            }
+        }
+    }
+    Ok(out)
+}

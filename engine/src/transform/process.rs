@@ -1,0 +1,293 @@
+//! Running an external program on the groups of one physical partition.
+//!
+//! The protocol (documented in docs/transform.md): fsql starts the program
+//! once per partition, with no shell, and writes to its stdin, for each
+//! group in order, one Arrow IPC stream per input dataframe (one for
+//! TRANSFORM, one per zipped dataframe for a co-transform), then closes
+//! stdin. For TRANSFORM the program answers each group with one Arrow IPC
+//! stream on stdout, in the same order; for OUTTRANSFORM / OUTPUT its stdout
+//! is read and dropped. Environment: `FSQL_KEYS` (JSON list of the key
+//! columns), `FSQL_PARAMS` (JSON object of PARAMS), `FSQL_INPUTS` (streams
+//! per group).
+//!
+//! Writing, reading and stderr each have a thread, so a program that
+//! answers before it has read everything cannot deadlock on a full pipe.
+//! The process is killed and reaped on every path out (error, timeout,
+//! cancellation): no zombies.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::writer::StreamWriter;
+
+use super::spec::Program;
+
+/// Lines of the program's stderr kept for error messages.
+const STDERR_LINES: usize = 20;
+
+/// One group: its key as text (for errors) and one batch per input.
+pub struct Group {
+    pub key: String,
+    pub frames: Vec<RecordBatch>,
+}
+
+/// Kills and reaps the child when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+type Answer = Result<Vec<RecordBatch>, String>;
+
+/// Runs `program` on `groups`. For TRANSFORM (`answers`), returns each
+/// group's output batches in group order; otherwise an empty list. Errors
+/// name the program, the group and the end of its stderr.
+pub fn run(
+    program: &Program,
+    keys_json: &str,
+    groups: Vec<Group>,
+    answers: bool,
+) -> Result<Vec<Vec<RecordBatch>>, String> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shown = shown(&program.args);
+    let inputs = groups[0].frames.len();
+    let mut child = Command::new(&program.args[0])
+        .args(&program.args[1..])
+        .env("FSQL_KEYS", keys_json)
+        .env("FSQL_PARAMS", &program.params_json)
+        .env("FSQL_INPUTS", inputs.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    let stdin = child.stdin.take().expect("piped");
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let mut child = Reaped(child);
+    let deadline = program
+        .timeout_ms
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
+
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let stderr_thread = {
+        let tail = Arc::clone(&tail);
+        std::thread::spawn(move || keep_tail(stderr, &tail))
+    };
+    let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
+    let n = groups.len();
+    let writer = std::thread::spawn(move || write_groups(stdin, groups));
+    let (tx, rx) = mpsc::channel::<Answer>();
+    let reader = std::thread::spawn(move || read_answers(stdout, n, answers, tx));
+
+    let stderr_text = |tail: &Arc<Mutex<VecDeque<String>>>| {
+        let lines: Vec<String> = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
+        if lines.is_empty() {
+            String::new()
+        } else {
+            format!("\n--- last lines of its stderr ---\n{}", lines.join("\n"))
+        }
+    };
+    let group_of = |i: usize| match keys.get(i) {
+        Some(k) if !k.is_empty() => format!(" on the group {k}"),
+        _ => String::new(),
+    };
+
+    let mut out = Vec::with_capacity(if answers { n } else { 0 });
+    let mut failure: Option<String> = None;
+    let expected = if answers { n } else { 1 };
+    while out.len() < expected && failure.is_none() {
+        let got = match deadline {
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match got {
+            Ok(Ok(batches)) => {
+                if answers {
+                    out.push(batches)
+                } else {
+                    break;
+                }
+            }
+            Ok(Err(e)) => failure = Some(e),
+            Err(RecvTimeoutError::Timeout) => {
+                drop(child);
+                return Err(format!(
+                    "{shown} timed out after {} ms{} (PARAMS timeout){}",
+                    program.timeout_ms.unwrap_or(0),
+                    group_of(out.len()),
+                    stderr_text(&tail)
+                ));
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                failure = Some("it closed its output early".into());
+            }
+        }
+    }
+    // The exit status explains a broken answer better than the broken answer.
+    let status = wait(&mut child.0, deadline);
+    let _ = writer.join();
+    let _ = reader.join();
+    let _ = stderr_thread.join();
+    if failure.is_none()
+        && let Ok(Err(e)) = rx.try_recv()
+    {
+        failure = Some(e);
+    }
+    let failed_at = group_of(out.len());
+    match status {
+        Some(s) if !s.success() => Err(format!(
+            "{shown} {}{failed_at}{}",
+            describe_exit(s),
+            stderr_text(&tail)
+        )),
+        None => Err(format!(
+            "{shown} did not exit after its last answer within the timeout{}",
+            stderr_text(&tail)
+        )),
+        Some(_) => match failure {
+            Some(e) => Err(format!(
+                "{shown} wrote an invalid answer{failed_at}: {e}{}",
+                stderr_text(&tail)
+            )),
+            None => Ok(out),
+        },
+    }
+}
+
+/// `exec('python3 fit.py')` as the statement wrote it.
+fn shown(args: &[String]) -> String {
+    let line: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+                format!("\"{}\"", a.replace('"', "\\\""))
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    format!("exec('{}')", line.join(" ").replace('\'', "''"))
+}
+
+fn describe_exit(s: ExitStatus) -> String {
+    match s.code() {
+        Some(c) => format!("exited with status {c}"),
+        None => format!("was killed ({s})"),
+    }
+}
+
+/// Waits for the child to exit, until `deadline`; None when it did not.
+fn wait(child: &mut Child, deadline: Option<Instant>) -> Option<ExitStatus> {
+    let Some(deadline) = deadline else {
+        return child.wait().ok();
+    };
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return Some(s),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            _ => return None,
+        }
+    }
+}
+
+fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
+    for line in BufReader::new(stderr).lines() {
+        let Ok(mut line) = line else { break };
+        line.truncate(2000);
+        if let Ok(mut t) = tail.lock() {
+            if t.len() == STDERR_LINES {
+                t.pop_front();
+            }
+            t.push_back(line);
+        }
+    }
+}
+
+/// Writes every group; stops quietly when the program closes its stdin (the
+/// exit status or the answers tell what happened).
+fn write_groups(stdin: impl Write, groups: Vec<Group>) {
+    let mut w = BufWriter::with_capacity(1 << 16, stdin);
+    for g in groups {
+        for frame in g.frames {
+            let ok = (|| {
+                let mut s = StreamWriter::try_new(&mut w, &frame.schema())?;
+                if frame.num_rows() > 0 {
+                    s.write(&frame)?;
+                }
+                s.finish()
+            })();
+            if ok.is_err() {
+                return;
+            }
+        }
+    }
+    let _ = w.flush();
+}
+
+/// Reads one IPC stream per group (or, when no answers are expected, the
+/// whole output, dropped) and sends each on `tx`.
+fn read_answers(stdout: impl Read, n: usize, answers: bool, tx: mpsc::Sender<Answer>) {
+    let mut r = BufReader::with_capacity(1 << 16, stdout);
+    if !answers {
+        let _ = std::io::copy(&mut r, &mut std::io::sink());
+        let _ = tx.send(Ok(Vec::new()));
+        return;
+    }
+    for _ in 0..n {
+        let answer = (|| {
+            let start = r.fill_buf().map_err(|e| e.to_string())?;
+            if start.is_empty() {
+                return Err("its output ended before the answer (one Arrow IPC stream per group)"
+                    .to_string());
+            }
+            if start.len() >= 4 && start[..4] != [0xFF; 4] {
+                let text = String::from_utf8_lossy(&start[..start.len().min(60)]).to_string();
+                return Err(format!("not an Arrow IPC stream (it starts with {text:?})"));
+            }
+            let reader = StreamReader::try_new(&mut r, None).map_err(|e| ipc_error(&e))?;
+            reader
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ipc_error(&e))
+        })();
+        if let Err(e) = answer {
+            // Read on, so the program is not killed by a closed pipe and
+            // its exit status stays its own.
+            let _ = std::io::copy(&mut r, &mut std::io::sink());
+            let _ = tx.send(Err(e));
+            return;
+        }
+        if tx.send(answer).is_err() {
+            return;
+        }
+    }
+    // Anything after the last answer is a protocol error.
+    if matches!(std::io::copy(&mut r, &mut std::io::sink()), Ok(n) if n > 0) {
+        let _ = tx.send(Err(
+            "it wrote more answers than there were groups (one IPC stream per group)".into(),
+        ));
+    }
+}
+
+fn ipc_error(e: &datafusion::arrow::error::ArrowError) -> String {
+    let m = e.to_string();
+    if m.contains("failed to fill whole buffer") || m.contains("UnexpectedEof") {
+        "its output ended before the answer did (one Arrow IPC stream per group)".into()
+    } else {
+        format!("not an Arrow IPC stream ({m})")
+    }
+}
