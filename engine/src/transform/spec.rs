@@ -105,7 +105,9 @@ impl TransformSpec {
 /// or a value that does not fit its type, is an error.
 pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
     if batch.schema().fields() == schema.fields() {
-        return Ok(batch.clone());
+        // Same columns; the schema's metadata (pandas writes some) is fsql's.
+        return RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+            .map_err(|e| e.to_string());
     }
     let got = batch.schema();
     let names: Vec<&str> = got.fields().iter().map(|f| f.name().as_str()).collect();
