@@ -249,7 +249,16 @@ fn golden_files_run_on_a_scheduler_and_two_executor_processes() {
         .unwrap();
     let files = golden_files("");
     assert!(!files.is_empty());
-    let failures = rt.block_on(run_golden(&files, &[cluster.target()]));
+    // transform.slt's program: the fsql-tests binary cargo builds next to
+    // fsql (`cargo test --workspace` builds both).
+    let transformer = Path::new(env!("CARGO_BIN_EXE_fsql")).with_file_name("fsql-test-transformer");
+    assert!(
+        transformer.is_file(),
+        "{} is missing: run the tests with --workspace (or `cargo build -p fsql-tests --bins`)",
+        transformer.display()
+    );
+    let vars = [("FSQL_TRANSFORMER", transformer.display().to_string())];
+    let failures = rt.block_on(run_golden(&files, &[cluster.target()], &vars));
     drop(rt);
     assert!(
         failures.is_empty(),

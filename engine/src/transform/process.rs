@@ -37,15 +37,41 @@ pub struct Group {
     pub frames: Vec<RecordBatch>,
 }
 
-/// Kills and reaps the child when dropped.
+/// Kills (with everything it started) and reaps the child when dropped.
 struct Reaped(Child);
 
-impl Drop for Reaped {
-    fn drop(&mut self) {
+impl Reaped {
+    fn kill(&mut self) {
         if let Ok(None) = self.0.try_wait() {
+            // The program leads its own process group: a shell's children
+            // go with it.
+            #[cfg(unix)]
+            // SAFETY: kill(2) with a negative pid signals that process
+            // group; no memory is involved.
+            unsafe {
+                libc::kill(-(self.0.id() as libc::pid_t), libc::SIGKILL);
+            }
             let _ = self.0.kill();
         }
         let _ = self.0.wait();
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Joins `thread` if it ends within a grace period; otherwise leaves it (a
+/// process the program started may still hold the pipe it reads).
+fn join_soon<T>(thread: std::thread::JoinHandle<T>) {
+    let until = Instant::now() + Duration::from_millis(500);
+    while !thread.is_finished() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if thread.is_finished() {
+        let _ = thread.join();
     }
 }
 
@@ -65,7 +91,10 @@ pub fn run(
     }
     let shown = shown(&program.args);
     let inputs = groups[0].frames.len();
-    let mut child = Command::new(&program.args[0])
+    let mut command = Command::new(&program.args[0]);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .args(&program.args[1..])
         .env("FSQL_KEYS", keys_json)
         .env("FSQL_PARAMS", &program.params_json)
@@ -140,9 +169,10 @@ pub fn run(
     }
     // The exit status explains a broken answer better than the broken answer.
     let status = wait(&mut child.0, deadline);
-    let _ = writer.join();
-    let _ = reader.join();
-    let _ = stderr_thread.join();
+    child.kill();
+    join_soon(writer);
+    join_soon(reader);
+    join_soon(stderr_thread);
     if failure.is_none()
         && let Ok(Err(e)) = rx.try_recv()
     {
@@ -289,5 +319,93 @@ fn ipc_error(e: &datafusion::arrow::error::ArrowError) -> String {
         "its output ended before the answer did (one Arrow IPC stream per group)".into()
     } else {
         format!("not an Arrow IPC stream ({m})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int32Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn groups(n: usize) -> Vec<Group> {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int32, true)]));
+        (0..n)
+            .map(|i| Group {
+                key: format!("k={i}"),
+                frames: vec![
+                    RecordBatch::try_new(
+                        schema.clone(),
+                        vec![Arc::new(Int32Array::from(vec![i as i32; 3]))],
+                    )
+                    .unwrap(),
+                ],
+            })
+            .collect()
+    }
+
+    fn sh(script: &str, timeout_ms: Option<u64>) -> Program {
+        Program {
+            args: vec!["sh".into(), "-c".into(), script.into()],
+            params_json: "{}".into(),
+            timeout_ms,
+        }
+    }
+
+    /// Children of this process that are zombies (exited, not reaped).
+    fn zombies() -> usize {
+        let me = std::process::id().to_string();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        entries
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+            .filter(|stat| {
+                // pid (comm) state ppid ...
+                let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+                let mut f = rest.split_whitespace();
+                f.next() == Some("Z") && f.next() == Some(me.as_str())
+            })
+            .count()
+    }
+
+    #[test]
+    fn cat_echoes_every_group_in_order() {
+        let out = run(&sh("cat", None), "[]", groups(3), true).unwrap();
+        assert_eq!(out.len(), 3);
+        for (i, batches) in out.iter().enumerate() {
+            let col = batches[0].column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+            assert_eq!(col.values().to_vec(), vec![i as i32; 3]);
+        }
+    }
+
+    #[test]
+    fn failures_name_the_group_and_keep_stderr() {
+        let e = run(
+            &sh("echo first >&2; echo 'Traceback: boom' >&2; exit 4", None),
+            "[]",
+            groups(2),
+            true,
+        )
+        .unwrap_err();
+        assert!(e.contains("exited with status 4 on the group k=0"), "{e}");
+        assert!(e.contains("Traceback: boom") && e.contains("first"), "{e}");
+        // A program that answers nothing for an OUTPUT is fine; a failing one is not.
+        assert!(run(&sh("cat > /dev/null", None), "[]", groups(2), false).unwrap().is_empty());
+        let e = run(&sh("exit 9", None), "[]", groups(1), false).unwrap_err();
+        assert!(e.contains("status 9"), "{e}");
+    }
+
+    #[test]
+    fn timeouts_kill_and_reap_the_program() {
+        let before = zombies();
+        let started = Instant::now();
+        let e = run(&sh("sleep 30", Some(200)), "[]", groups(2), true).unwrap_err();
+        assert!(e.contains("timed out after 200 ms on the group k=0"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // A program that closes stdout early but lingers is killed too.
+        let e = run(&sh("exec >&-; sleep 30", Some(200)), "[]", groups(1), true).unwrap_err();
+        assert!(e.contains("timed out") || e.contains("did not exit"), "{e}");
+        assert_eq!(zombies(), before, "no zombie processes are left");
     }
 }

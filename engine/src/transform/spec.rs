@@ -175,3 +175,93 @@ fn declared(schema: &SchemaRef) -> String {
 pub fn empty(schema: &SchemaRef) -> RecordBatch {
     RecordBatch::new_empty(Arc::clone(schema))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::builtin::Builtin;
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field};
+    use std::collections::HashMap;
+
+    fn declared() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("store", DataType::Int32, true),
+            Field::new("slope", DataType::Float64, true),
+        ]))
+    }
+
+    #[test]
+    fn answers_are_matched_by_name_and_cast() {
+        // pandas order, types and schema metadata.
+        let got = Schema::new(vec![
+            Field::new("Slope", DataType::Float32, true),
+            Field::new("store", DataType::Int64, false),
+        ])
+        .with_metadata(HashMap::from([("pandas".into(), "{}".into())]));
+        let batch = RecordBatch::try_new(
+            Arc::new(got),
+            vec![
+                Arc::new(datafusion::arrow::array::Float32Array::from(vec![0.5])),
+                Arc::new(Int64Array::from(vec![7])),
+            ],
+        )
+        .unwrap();
+        let out = conform(&batch, &declared()).unwrap();
+        assert_eq!(out.schema(), declared());
+        let slope = out.column(1).as_any().downcast_ref::<Float64Array>().unwrap();
+        assert_eq!(slope.value(0), 0.5);
+    }
+
+    #[test]
+    fn missing_extra_and_unfit_columns_are_errors() {
+        let one = |name: &str, col: ArrayRef| {
+            RecordBatch::try_new(
+                Arc::new(Schema::new(vec![Field::new(name, col.data_type().clone(), true)])),
+                vec![col],
+            )
+            .unwrap()
+        };
+        let e = conform(&one("store", Arc::new(Int64Array::from(vec![1]))), &declared()).unwrap_err();
+        assert!(e.contains("no column 'slope'") && e.contains("store:int,slope:double"), "{e}");
+        let store_only = Arc::new(Schema::new(vec![Field::new("store", DataType::Int32, true)]));
+        let two = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("store", DataType::Int32, true),
+                Field::new("extra", DataType::Int32, true),
+            ])),
+            vec![
+                Arc::new(datafusion::arrow::array::Int32Array::from(vec![1])),
+                Arc::new(datafusion::arrow::array::Int32Array::from(vec![2])),
+            ],
+        )
+        .unwrap();
+        let e = conform(&two, &store_only).unwrap_err();
+        assert!(e.contains("column 'extra' that SCHEMA does not declare"), "{e}");
+        let text = one("store", Arc::new(StringArray::from(vec!["x"])));
+        let e = conform(&text, &store_only).unwrap_err();
+        assert!(e.contains("cannot be cast to the declared Int32"), "{e}");
+        let big = one("store", Arc::new(Int64Array::from(vec![i64::MAX])));
+        assert!(conform(&big, &store_only).is_err(), "overflow is an error, not NULL");
+    }
+
+    #[test]
+    fn spec_round_trips_through_bytes() {
+        let spec = TransformSpec {
+            keys: vec!["store".into()],
+            presort: vec![vec![("day".into(), false)]],
+            how: Some(ZipHow::LeftOuter),
+            chunks: None,
+            transformer: Transformer::Builtin(Builtin::RowNumber { column: "n".into() }),
+            discard: false,
+            label: "TRANSFORM at line 3".into(),
+        };
+        let mut buf = Vec::new();
+        spec.encode(&declared(), &mut buf).unwrap();
+        let (back, schema) = TransformSpec::decode(&buf).unwrap().unwrap();
+        assert_eq!(back, spec);
+        assert_eq!(schema, declared());
+        assert!(TransformSpec::decode(b"other codec bytes").is_none());
+        assert!(TransformSpec::decode(&buf[..12]).unwrap().is_err());
+    }
+}
