@@ -91,7 +91,7 @@ fn sort_options(ascending: bool) -> SortOptions {
 
 impl DisplayAs for TransformExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "TransformExec: {}", self.spec.label)
+        write!(f, "TransformExec: {}", self.spec.describe())
     }
 }
 

@@ -56,7 +56,7 @@ impl UserDefinedLogicalNodeCore for TransformNode {
     }
 
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "Transform: {}", self.spec.label)
+        write!(f, "Transform: {}", self.spec.describe())
     }
 
     fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> Result<Self> {

@@ -200,7 +200,7 @@ pub fn run(
 }
 
 /// `exec('python3 fit.py')` as the statement wrote it.
-fn shown(args: &[String]) -> String {
+pub fn shown(args: &[String]) -> String {
     let line: Vec<String> = args
         .iter()
         .map(|a| {

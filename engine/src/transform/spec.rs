@@ -67,6 +67,44 @@ pub struct TransformSpec {
     pub label: String,
 }
 
+impl TransformSpec {
+    /// One line for EXPLAIN: the statement, keys, presort, zip and
+    /// transformer.
+    pub fn describe(&self) -> String {
+        let mut out = self.label.clone();
+        if !self.keys.is_empty() {
+            out.push_str(&format!(", keys=[{}]", self.keys.join(", ")));
+        }
+        let sorts: Vec<String> = self
+            .presort
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .map(|(c, asc)| format!("{c} {}", if *asc { "ASC" } else { "DESC" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !sorts.is_empty() {
+            out.push_str(&format!(", presort=[{}]", sorts.join("; ")));
+        }
+        if let Some(how) = self.how {
+            out.push_str(&format!(", zip={how:?}"));
+        }
+        if let Some(n) = self.chunks {
+            out.push_str(&format!(", chunks={n}"));
+        }
+        match &self.transformer {
+            Transformer::Builtin(b) => out.push_str(&format!(", using={}", b.name())),
+            Transformer::Program(p) => {
+                out.push_str(&format!(", using={}", super::process::shown(&p.args)))
+            }
+        }
+        out
+    }
+}
+
 /// Magic that starts an encoded transform node in a Ballista plan.
 const MAGIC: &[u8] = b"FSQLXFRM\0";
 
