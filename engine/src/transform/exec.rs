@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::{SortOptions, concat_batches, partition};
@@ -217,14 +218,18 @@ impl ExecutionPlan for TransformExec {
         let spec = Arc::clone(&self.spec);
         let schema = Arc::clone(&self.schema);
         let out_schema = Arc::clone(&schema);
+        // Dropping the stream (a cancelled or finished query) stops the program.
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let on_drop = CancelOnDrop(Arc::clone(&cancelled));
         let fut = async move {
+            let _on_drop = on_drop;
             let mut inputs = Vec::with_capacity(streams.len());
             for s in streams {
                 let s_schema = s.schema();
                 let batches: Vec<RecordBatch> = s.try_collect().await?;
                 inputs.push(concat_batches(&s_schema, &batches)?);
             }
-            let out = tokio::task::spawn_blocking(move || run(&spec, inputs, &out_schema))
+            let out = tokio::task::spawn_blocking(move || run(&spec, inputs, &out_schema, &cancelled))
                 .await
                 .map_err(|e| DataFusionError::External(e.into()))??;
             Ok::<_, DataFusionError>(futures::stream::iter(out.into_iter().map(Ok)))
@@ -234,8 +239,22 @@ impl ExecutionPlan for TransformExec {
     }
 }
 
+/// Sets its flag when dropped.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, AtomicOrdering::Relaxed);
+    }
+}
+
 /// One partition: groups, transformer, output in the declared schema.
-fn run(spec: &TransformSpec, inputs: Vec<RecordBatch>, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+fn run(
+    spec: &TransformSpec,
+    inputs: Vec<RecordBatch>,
+    schema: &SchemaRef,
+    cancelled: &AtomicBool,
+) -> Result<Vec<RecordBatch>> {
     let fail = |m: String| DataFusionError::Execution(format!("{}: {m}", spec.label));
     let groups = groups(spec, &inputs)?;
     match &spec.transformer {
@@ -257,7 +276,7 @@ fn run(spec: &TransformSpec, inputs: Vec<RecordBatch>, schema: &SchemaRef) -> Re
         Transformer::Program(p) => {
             let keys_json = serde_json::to_string(&spec.keys).expect("strings serialize");
             let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
-            let answers = process::run(p, &keys_json, groups, !spec.discard).map_err(fail)?;
+            let answers = process::run(p, &keys_json, groups, !spec.discard, cancelled).map_err(fail)?;
             let mut out = Vec::new();
             for (batches, key) in answers.into_iter().zip(keys) {
                 for b in batches {

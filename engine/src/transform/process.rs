@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -79,12 +80,14 @@ type Answer = Result<Vec<RecordBatch>, String>;
 
 /// Runs `program` on `groups`. For TRANSFORM (`answers`), returns each
 /// group's output batches in group order; otherwise an empty list. Errors
-/// name the program, the group and the end of its stderr.
+/// name the program, the group and the end of its stderr. When `cancelled`
+/// turns true (the query was dropped), the program is killed.
 pub fn run(
     program: &Program,
     keys_json: &str,
     groups: Vec<Group>,
     answers: bool,
+    cancelled: &AtomicBool,
 ) -> Result<Vec<Vec<RecordBatch>>, String> {
     if groups.is_empty() {
         return Ok(Vec::new());
@@ -140,10 +143,15 @@ pub fn run(
     let mut failure: Option<String> = None;
     let expected = if answers { n } else { 1 };
     while out.len() < expected && failure.is_none() {
-        let got = match deadline {
-            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
+        if cancelled.load(AtomicOrdering::Relaxed) {
+            return Err(format!("{shown} was stopped: the query was cancelled"));
+        }
+        let got = rx.recv_timeout(slice(deadline));
+        if matches!(got, Err(RecvTimeoutError::Timeout))
+            && deadline.is_none_or(|d| Instant::now() < d)
+        {
+            continue;
+        }
         match got {
             Ok(Ok(batches)) => {
                 if answers {
@@ -168,7 +176,7 @@ pub fn run(
         }
     }
     // The exit status explains a broken answer better than the broken answer.
-    let status = wait(&mut child.0, deadline);
+    let status = wait(&mut child.0, deadline, cancelled);
     child.kill();
     join_soon(writer);
     join_soon(reader);
@@ -185,6 +193,9 @@ pub fn run(
             describe_exit(s),
             stderr_text(&tail)
         )),
+        None if cancelled.load(AtomicOrdering::Relaxed) => {
+            Err(format!("{shown} was stopped: the query was cancelled"))
+        }
         None => Err(format!(
             "{shown} did not exit after its last answer within the timeout{}",
             stderr_text(&tail)
@@ -221,15 +232,24 @@ fn describe_exit(s: ExitStatus) -> String {
     }
 }
 
-/// Waits for the child to exit, until `deadline`; None when it did not.
-fn wait(child: &mut Child, deadline: Option<Instant>) -> Option<ExitStatus> {
-    let Some(deadline) = deadline else {
-        return child.wait().ok();
-    };
+/// How long to block before looking at the deadline and cancellation again.
+fn slice(deadline: Option<Instant>) -> Duration {
+    let step = Duration::from_millis(50);
+    deadline.map_or(step, |d| d.saturating_duration_since(Instant::now()).min(step))
+}
+
+/// Waits for the child to exit, until `deadline` or cancellation; None when
+/// it did not exit.
+fn wait(child: &mut Child, deadline: Option<Instant>, cancelled: &AtomicBool) -> Option<ExitStatus> {
     loop {
         match child.try_wait() {
             Ok(Some(s)) => return Some(s),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            Ok(None)
+                if deadline.is_none_or(|d| Instant::now() < d)
+                    && !cancelled.load(AtomicOrdering::Relaxed) =>
+            {
+                std::thread::sleep(Duration::from_millis(1))
+            }
             _ => return None,
         }
     }
@@ -344,6 +364,10 @@ mod tests {
             .collect()
     }
 
+    fn run_(p: &Program, keys: &str, g: Vec<Group>, answers: bool) -> Result<Vec<Vec<RecordBatch>>, String> {
+        run(p, keys, g, answers, &AtomicBool::new(false))
+    }
+
     fn sh(script: &str, timeout_ms: Option<u64>) -> Program {
         Program {
             args: vec!["sh".into(), "-c".into(), script.into()],
@@ -371,7 +395,7 @@ mod tests {
 
     #[test]
     fn cat_echoes_every_group_in_order() {
-        let out = run(&sh("cat", None), "[]", groups(3), true).unwrap();
+        let out = run_(&sh("cat", None), "[]", groups(3), true).unwrap();
         assert_eq!(out.len(), 3);
         for (i, batches) in out.iter().enumerate() {
             let col = batches[0].column(0).as_any().downcast_ref::<Int32Array>().unwrap();
@@ -381,7 +405,7 @@ mod tests {
 
     #[test]
     fn failures_name_the_group_and_keep_stderr() {
-        let e = run(
+        let e = run_(
             &sh("echo first >&2; echo 'Traceback: boom' >&2; exit 4", None),
             "[]",
             groups(2),
@@ -391,8 +415,8 @@ mod tests {
         assert!(e.contains("exited with status 4 on the group k=0"), "{e}");
         assert!(e.contains("Traceback: boom") && e.contains("first"), "{e}");
         // A program that answers nothing for an OUTPUT is fine; a failing one is not.
-        assert!(run(&sh("cat > /dev/null", None), "[]", groups(2), false).unwrap().is_empty());
-        let e = run(&sh("exit 9", None), "[]", groups(1), false).unwrap_err();
+        assert!(run_(&sh("cat > /dev/null", None), "[]", groups(2), false).unwrap().is_empty());
+        let e = run_(&sh("exit 9", None), "[]", groups(1), false).unwrap_err();
         assert!(e.contains("status 9"), "{e}");
     }
 
@@ -400,12 +424,27 @@ mod tests {
     fn timeouts_kill_and_reap_the_program() {
         let before = zombies();
         let started = Instant::now();
-        let e = run(&sh("sleep 30", Some(200)), "[]", groups(2), true).unwrap_err();
+        let e = run_(&sh("sleep 30", Some(200)), "[]", groups(2), true).unwrap_err();
         assert!(e.contains("timed out after 200 ms on the group k=0"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(10));
         // A program that closes stdout early but lingers is killed too.
-        let e = run(&sh("exec >&-; sleep 30", Some(200)), "[]", groups(1), true).unwrap_err();
+        let e = run_(&sh("exec >&-; sleep 30", Some(200)), "[]", groups(1), true).unwrap_err();
         assert!(e.contains("timed out") || e.contains("did not exit"), "{e}");
         assert_eq!(zombies(), before, "no zombie processes are left");
+    }
+
+    #[test]
+    fn cancelling_stops_the_program() {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&cancelled);
+        let started = Instant::now();
+        let worker = std::thread::spawn(move || {
+            run(&sh("sleep 30", None), "[]", groups(1), true, &flag)
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        cancelled.store(true, AtomicOrdering::Relaxed);
+        let e = worker.join().unwrap().unwrap_err();
+        assert!(e.contains("cancelled"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }
