@@ -43,11 +43,20 @@ fn make_venv() -> PathBuf {
         .expect("python3 is needed to run the TRANSFORM example (python3 -m venv)");
     assert!(status.success(), "python3 -m venv failed");
     let status = Process::new(dir.join("bin").join("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "pandas", "pyarrow"])
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "pandas",
+            "pyarrow",
+        ])
         .status()
         .expect("pip runs");
     assert!(status.success(), "pip install pandas pyarrow failed");
-    assert!(ready(&python), "pandas and pyarrow do not import in {dir:?}");
+    assert!(
+        ready(&python),
+        "pandas and pyarrow do not import in {dir:?}"
+    );
     python
 }
 
@@ -67,7 +76,11 @@ fn pandas_per_store_trend_matches_sql_on_every_engine() {
             .lines()
             .filter(|l| l.ends_with(",true") || l.ends_with(",false"))
             .collect();
-        assert_eq!(trend.len(), 6, "one trend row per store on {engine}:\n{stdout}");
+        assert_eq!(
+            trend.len(),
+            6,
+            "one trend row per store on {engine}:\n{stdout}"
+        );
         assert!(
             trend.iter().all(|l| l.ends_with(",true")),
             "pandas and SQL disagree on {engine}:\n{stdout}"
@@ -91,6 +104,9 @@ fn a_failing_python_program_reports_its_traceback() {
         .assert()
         .failure();
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(stderr.contains("exited with status 1 on the group store="), "{stderr}");
+    assert!(
+        stderr.contains("exited with status 1 on the group store="),
+        "{stderr}"
+    );
     assert!(stderr.contains("ValueError: 42"), "{stderr}");
 }

@@ -168,8 +168,13 @@ pub struct OutputSchema {
 
 #[derive(Debug, Clone)]
 pub enum SchemaItem {
-    /// `*`, `*-a-b`: the input columns except those listed.
-    All { except: Vec<Name>, span: Span },
+    /// `*`, `*-a-b`, `*~c`: the input columns except those listed (`-`: the
+    /// column must exist; `~`: left out if it exists).
+    All {
+        except: Vec<Name>,
+        if_exists: Vec<Name>,
+        span: Span,
+    },
     Field(Field),
 }
 

@@ -511,10 +511,15 @@ impl Display for Transform {
                     f.write_str(", ")?;
                 }
                 match item {
-                    SchemaItem::All { except, .. } => {
+                    SchemaItem::All {
+                        except, if_exists, ..
+                    } => {
                         f.write_char('*')?;
                         for e in except {
                             write!(f, "-{e}")?;
+                        }
+                        for e in if_exists {
+                            write!(f, "~{e}")?;
                         }
                     }
                     SchemaItem::Field(field) => write!(f, "{}:{}", field.name, field.ty)?,

@@ -220,11 +220,7 @@ impl Parser {
         if c.is_kw("ZIP") {
             return self.zip();
         }
-        for kw in [
-            "PROCESS",
-            "SUB",
-            "CONNECT",
-        ] {
+        for kw in ["PROCESS", "SUB", "CONNECT"] {
             if c.is_kw(kw) {
                 return Err(ParseError::new(
                     format!("{kw} is not supported by this version of fsql"),
@@ -246,9 +242,17 @@ impl Parser {
     fn fugue_dataframe_at(&self, n: usize) -> bool {
         let c = &self.cur;
         (c.is_kw_at(n, "CREATE") && matches!(c.peek_at(n + 1).token, Token::LBracket))
-            || ["LOAD", "TAKE", "SAMPLE", "FILL", "RENAME", "TRANSFORM", "ZIP"]
-                .iter()
-                .any(|kw| c.is_kw_at(n, kw))
+            || [
+                "LOAD",
+                "TAKE",
+                "SAMPLE",
+                "FILL",
+                "RENAME",
+                "TRANSFORM",
+                "ZIP",
+            ]
+            .iter()
+            .any(|kw| c.is_kw_at(n, kw))
             || (c.is_kw_at(n, "DROP")
                 && ["COLUMNS", "COLUMN", "ROWS", "ROW"]
                     .iter()

@@ -94,7 +94,9 @@ impl Parser {
                 span: start.union(&end),
             });
         }
-        Ok(Transformer::Builtin(self.name("a transformer name or exec(...)")?))
+        Ok(Transformer::Builtin(
+            self.name("a transformer name or exec(...)")?,
+        ))
     }
 
     /// `*, b:int`, `*-a-b, c:str`, `a:int, b:str`
@@ -105,11 +107,19 @@ impl Parser {
             if self.cur.is_token(&Token::Mul) {
                 let at = self.cur.next().span;
                 let mut except = Vec::new();
-                while self.cur.eat_token(&Token::Minus) {
-                    except.push(self.name("a column name to leave out after '-'")?);
+                let mut if_exists = Vec::new();
+                loop {
+                    if self.cur.eat_token(&Token::Minus) {
+                        except.push(self.name("a column name to leave out after '-'")?);
+                    } else if self.cur.eat_token(&Token::Tilde) {
+                        if_exists.push(self.name("a column name to leave out after '~'")?);
+                    } else {
+                        break;
+                    }
                 }
                 items.push(SchemaItem::All {
                     except,
+                    if_exists,
                     span: at.union(&self.cur.prev_span()),
                 });
             } else {
@@ -246,7 +256,7 @@ mod tests {
         assert!(!statement("TRANSFORM USING row_number").is_output());
 
         round_trip(
-            "TRANSFORM a, b HASH PREPARTITION 4 BY k PRESORT v DESC USING exec('python3 \"my fit.py\"', 'x y') PARAMS n:3 SCHEMA *-j-k, z:[int]\n\
+            "TRANSFORM a, b HASH PREPARTITION 4 BY k PRESORT v DESC USING exec('python3 \"my fit.py\"', 'x y') PARAMS n:3 SCHEMA *-j-k~m, z:[int]\n\
              OUTTRANSFORM USING fill_forward\nt = TRANSFORM PREPARTITION BY k USING row_number PERSIST YIELD DATAFRAME AS r",
         );
     }

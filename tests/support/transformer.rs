@@ -115,7 +115,10 @@ fn one_string(name: &str, value: &str) -> RecordBatch {
 /// The key values (from the first input that has rows) and each input's
 /// row count.
 fn count(frames: &[RecordBatch], keys: &[String]) -> RecordBatch {
-    let source = frames.iter().find(|f| f.num_rows() > 0).unwrap_or(&frames[0]);
+    let source = frames
+        .iter()
+        .find(|f| f.num_rows() > 0)
+        .unwrap_or(&frames[0]);
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for k in keys {

@@ -215,7 +215,11 @@ fn zip_keys(frames: &[DataFrame], by: &[Name], how: ZipHow, span: Span) -> Resul
             .fields()
             .iter()
             .map(|f| f.name().clone())
-            .filter(|n| frames[1..].iter().all(|df| df.schema().has_column_with_unqualified_name(n)))
+            .filter(|n| {
+                frames[1..]
+                    .iter()
+                    .all(|df| df.schema().has_column_with_unqualified_name(n))
+            })
             .collect();
         if common.is_empty() {
             return Err(Error::at(
@@ -238,7 +242,10 @@ fn zip_keys(frames: &[DataFrame], by: &[Name], how: ZipHow, span: Span) -> Resul
                 span: at,
             };
             let found = resolve_column(df.schema(), &name).map_err(|_| {
-                Error::at(at, format!("dataframe {} of the ZIP has no key column '{k}'", i + 1))
+                Error::at(
+                    at,
+                    format!("dataframe {} of the ZIP has no key column '{k}'", i + 1),
+                )
             })?;
             let a = frames[0].schema().field_with_unqualified_name(k).at(at)?;
             let b = df.schema().field_with_unqualified_name(&found).at(at)?;
@@ -283,7 +290,10 @@ pub(crate) async fn zip(s: &Session, z: &Zip, span: Span) -> Result<DataFrame> {
     for n in &z.inputs {
         let df = s.named(n).await?;
         if zip_of(&df).is_some() {
-            return Err(Error::at(n.span, "a zipped dataframe cannot be zipped again"));
+            return Err(Error::at(
+                n.span,
+                "a zipped dataframe cannot be zipped again",
+            ));
         }
         frames.push(df);
     }
@@ -299,7 +309,11 @@ pub(crate) async fn zip(s: &Session, z: &Zip, span: Span) -> Result<DataFrame> {
     let first = frames[0].schema();
     let fields: Vec<Field> = keys
         .iter()
-        .map(|k| first.field_with_unqualified_name(k).map(|f| f.as_ref().clone()))
+        .map(|k| {
+            first
+                .field_with_unqualified_name(k)
+                .map(|f| f.as_ref().clone())
+        })
         .collect::<std::result::Result<_, _>>()
         .at(span)?;
     let schema = DFSchema::try_from(Schema::new(fields)).at(span)?;
@@ -396,7 +410,10 @@ fn builtin(name: &Name, params: &[(Name, Literal)], g: &Grouping) -> Result<Buil
         match get.get(key) {
             None => Ok(None),
             Some((_, Literal::String(s))) => Ok(Some(s.clone())),
-            Some((k, _)) => Err(Error::at(k.span, format!("{key} is a column name in quotes"))),
+            Some((k, _)) => Err(Error::at(
+                k.span,
+                format!("{key} is a column name in quotes"),
+            )),
         }
     };
     let input_column = |key: &str| -> Result<Option<String>> {
@@ -440,7 +457,10 @@ fn builtin(name: &Name, params: &[(Name, Literal)], g: &Grouping) -> Result<Buil
                                     span: k.span,
                                 },
                             ),
-                            _ => Err(Error::at(k.span, "columns is a list of column names in quotes")),
+                            _ => Err(Error::at(
+                                k.span,
+                                "columns is a list of column names in quotes",
+                            )),
                         })
                         .collect::<Result<Vec<_>>>()?
                 }
@@ -469,7 +489,10 @@ fn column_or(
     match get.get(key) {
         None => Ok(default),
         Some((_, Literal::String(s))) => Ok(s.clone()),
-        Some((k, _)) => Err(Error::at(k.span, format!("{key} is a column name in quotes"))),
+        Some((k, _)) => Err(Error::at(
+            k.span,
+            format!("{key} is a column name in quotes"),
+        )),
     }
 }
 
@@ -520,8 +543,19 @@ fn declared_schema(declared: &OutputSchema, g: &Grouping) -> Result<Schema> {
     };
     for item in &declared.items {
         match item {
-            SchemaItem::All { except, span } => {
+            SchemaItem::All {
+                except,
+                if_exists,
+                span,
+            } => {
                 let mut drop = Vec::new();
+                for e in if_exists {
+                    drop.extend(
+                        all.iter()
+                            .filter(|f| f.name().eq_ignore_ascii_case(&e.value))
+                            .map(|f| f.name().clone()),
+                    );
+                }
                 for e in except {
                     let found = all
                         .iter()
@@ -534,7 +568,10 @@ fn declared_schema(declared: &OutputSchema, g: &Grouping) -> Result<Schema> {
                             (m.len() == 1).then(|| m[0])
                         })
                         .ok_or_else(|| {
-                            Error::at(e.span, format!("'*-{}': no input column '{}'", e.value, e.value))
+                            Error::at(
+                                e.span,
+                                format!("'*-{}': no input column '{}'", e.value, e.value),
+                            )
                         })?;
                     drop.push(found.name().clone());
                 }
@@ -556,7 +593,8 @@ fn declared_schema(declared: &OutputSchema, g: &Grouping) -> Result<Schema> {
 
 /// A built-in's SCHEMA may retype its columns but not add or drop any.
 fn same_columns(natural: &Schema, declared: &Schema, span: Span) -> Result<()> {
-    let names = |s: &Schema| -> Vec<String> { s.fields().iter().map(|f| f.name().clone()).collect() };
+    let names =
+        |s: &Schema| -> Vec<String> { s.fields().iter().map(|f| f.name().clone()).collect() };
     let (a, b) = (names(natural), names(declared));
     let mut sa = a.clone();
     let mut sb = b.clone();

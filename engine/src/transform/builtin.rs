@@ -149,15 +149,20 @@ fn numeric(col: &ArrayRef, running: bool) -> Result<ArrayRef, String> {
                     total = total.checked_add(v.value(i)).ok_or_else(overflow)?;
                     Some(total)
                 }
-                (true, false) if i > 0 && v.is_valid(i - 1) => {
-                    Some(v.value(i).checked_sub(v.value(i - 1)).ok_or_else(overflow)?)
-                }
+                (true, false) if i > 0 && v.is_valid(i - 1) => Some(
+                    v.value(i)
+                        .checked_sub(v.value(i - 1))
+                        .ok_or_else(overflow)?,
+                ),
                 (true, false) => None,
             });
         }
         return Ok(Arc::new(Int64Array::from(out)));
     }
-    let v = values.as_any().downcast_ref::<Float64Array>().expect("cast");
+    let v = values
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .expect("cast");
     let mut total = 0.0;
     let out: Float64Array = (0..v.len())
         .map(|i| match (v.is_valid(i), running) {
@@ -206,7 +211,11 @@ mod tests {
 
     fn ints(b: &RecordBatch, i: usize) -> Vec<Option<i64>> {
         let c = cast(b.column(i), &DataType::Int64).unwrap();
-        c.as_any().downcast_ref::<Int64Array>().unwrap().iter().collect()
+        c.as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .iter()
+            .collect()
     }
 
     #[test]
@@ -229,7 +238,11 @@ mod tests {
             columns: vec!["x".into(), "s".into()],
         });
         assert_eq!(ints(&out, 0), vec![Some(1), Some(1), Some(4), Some(10)]);
-        let s = out.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        let s = out
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         let s: Vec<Option<&str>> = s.iter().collect();
         assert_eq!(s, vec![None, Some("a"), Some("a"), Some("b")]);
     }
@@ -258,6 +271,10 @@ mod tests {
             output: "t".into(),
         };
         let schema = Arc::new(b.output_schema(&overflow.schema()).unwrap());
-        assert!(b.apply(&overflow, &schema).unwrap_err().contains("overflow"));
+        assert!(
+            b.apply(&overflow, &schema)
+                .unwrap_err()
+                .contains("overflow")
+        );
     }
 }

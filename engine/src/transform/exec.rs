@@ -33,7 +33,7 @@ use datafusion::physical_plan::{
 use futures::{StreamExt, TryStreamExt};
 
 use super::process::{self, Group};
-use super::spec::{Transformer, TransformSpec, ZipHow, conform, empty};
+use super::spec::{TransformSpec, Transformer, ZipHow, conform, empty};
 
 #[derive(Debug)]
 pub struct TransformExec {
@@ -229,9 +229,10 @@ impl ExecutionPlan for TransformExec {
                 let batches: Vec<RecordBatch> = s.try_collect().await?;
                 inputs.push(concat_batches(&s_schema, &batches)?);
             }
-            let out = tokio::task::spawn_blocking(move || run(&spec, inputs, &out_schema, &cancelled))
-                .await
-                .map_err(|e| DataFusionError::External(e.into()))??;
+            let out =
+                tokio::task::spawn_blocking(move || run(&spec, inputs, &out_schema, &cancelled))
+                    .await
+                    .map_err(|e| DataFusionError::External(e.into()))??;
             Ok::<_, DataFusionError>(futures::stream::iter(out.into_iter().map(Ok)))
         };
         let stream = futures::stream::once(fut).try_flatten().boxed();
@@ -259,10 +260,7 @@ fn run(
     let groups = groups(spec, &inputs)?;
     match &spec.transformer {
         Transformer::Builtin(b) => {
-            let natural = Arc::new(
-                b.output_schema(&inputs[0].schema())
-                    .map_err(|e| fail(e))?,
-            );
+            let natural = Arc::new(b.output_schema(&inputs[0].schema()).map_err(&fail)?);
             let mut out = Vec::with_capacity(groups.len());
             for g in &groups {
                 let at = |e: String| fail(format!("{e} (group {})", g.key));
@@ -276,7 +274,8 @@ fn run(
         Transformer::Program(p) => {
             let keys_json = serde_json::to_string(&spec.keys).expect("strings serialize");
             let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
-            let answers = process::run(p, &keys_json, groups, !spec.discard, cancelled).map_err(fail)?;
+            let answers =
+                process::run(p, &keys_json, groups, !spec.discard, cancelled).map_err(fail)?;
             let mut out = Vec::new();
             for (batches, key) in answers.into_iter().zip(keys) {
                 for b in batches {

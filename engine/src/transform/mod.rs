@@ -25,9 +25,7 @@ use datafusion::common::{Result, plan_err};
 use datafusion::execution::context::QueryPlanner;
 use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_planner::{
-    DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner,
-};
+use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
 use exec::TransformExec;
 use node::{TransformNode, ZipNode};
@@ -65,7 +63,8 @@ impl ExtensionPlanner for TransformPlanner {
     ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
         if let Some(t) = node.as_any().downcast_ref::<TransformNode>() {
             let schema = Arc::new(t.schema.as_arrow().clone());
-            let exec = TransformExec::try_new(physical_inputs.to_vec(), Arc::clone(&t.spec), schema)?;
+            let exec =
+                TransformExec::try_new(physical_inputs.to_vec(), Arc::clone(&t.spec), schema)?;
             return Ok(Some(Arc::new(exec)));
         }
         if node.as_any().downcast_ref::<ZipNode>().is_some() {

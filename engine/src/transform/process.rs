@@ -18,8 +18,8 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,7 +127,10 @@ pub fn run(
     let reader = std::thread::spawn(move || read_answers(stdout, n, answers, tx));
 
     let stderr_text = |tail: &Arc<Mutex<VecDeque<String>>>| {
-        let lines: Vec<String> = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
+        let lines: Vec<String> = tail
+            .lock()
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default();
         if lines.is_empty() {
             String::new()
         } else {
@@ -235,12 +238,18 @@ fn describe_exit(s: ExitStatus) -> String {
 /// How long to block before looking at the deadline and cancellation again.
 fn slice(deadline: Option<Instant>) -> Duration {
     let step = Duration::from_millis(50);
-    deadline.map_or(step, |d| d.saturating_duration_since(Instant::now()).min(step))
+    deadline.map_or(step, |d| {
+        d.saturating_duration_since(Instant::now()).min(step)
+    })
 }
 
 /// Waits for the child to exit, until `deadline` or cancellation; None when
 /// it did not exit.
-fn wait(child: &mut Child, deadline: Option<Instant>, cancelled: &AtomicBool) -> Option<ExitStatus> {
+fn wait(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    cancelled: &AtomicBool,
+) -> Option<ExitStatus> {
     loop {
         match child.try_wait() {
             Ok(Some(s)) => return Some(s),
@@ -302,8 +311,10 @@ fn read_answers(stdout: impl Read, n: usize, answers: bool, tx: mpsc::Sender<Ans
         let answer = (|| {
             let start = r.fill_buf().map_err(|e| e.to_string())?;
             if start.is_empty() {
-                return Err("its output ended before the answer (one Arrow IPC stream per group)"
-                    .to_string());
+                return Err(
+                    "its output ended before the answer (one Arrow IPC stream per group)"
+                        .to_string(),
+                );
             }
             if start.len() >= 4 && start[..4] != [0xFF; 4] {
                 let text = String::from_utf8_lossy(&start[..start.len().min(60)]).to_string();
@@ -364,7 +375,12 @@ mod tests {
             .collect()
     }
 
-    fn run_(p: &Program, keys: &str, g: Vec<Group>, answers: bool) -> Result<Vec<Vec<RecordBatch>>, String> {
+    fn run_(
+        p: &Program,
+        keys: &str,
+        g: Vec<Group>,
+        answers: bool,
+    ) -> Result<Vec<Vec<RecordBatch>>, String> {
         run(p, keys, g, answers, &AtomicBool::new(false))
     }
 
@@ -398,7 +414,11 @@ mod tests {
         let out = run_(&sh("cat", None), "[]", groups(3), true).unwrap();
         assert_eq!(out.len(), 3);
         for (i, batches) in out.iter().enumerate() {
-            let col = batches[0].column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+            let col = batches[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int32Array>()
+                .unwrap();
             assert_eq!(col.values().to_vec(), vec![i as i32; 3]);
         }
     }
@@ -415,7 +435,11 @@ mod tests {
         assert!(e.contains("exited with status 4 on the group k=0"), "{e}");
         assert!(e.contains("Traceback: boom") && e.contains("first"), "{e}");
         // A program that answers nothing for an OUTPUT is fine; a failing one is not.
-        assert!(run_(&sh("cat > /dev/null", None), "[]", groups(2), false).unwrap().is_empty());
+        assert!(
+            run_(&sh("cat > /dev/null", None), "[]", groups(2), false)
+                .unwrap()
+                .is_empty()
+        );
         let e = run_(&sh("exit 9", None), "[]", groups(1), false).unwrap_err();
         assert!(e.contains("status 9"), "{e}");
     }
@@ -438,9 +462,8 @@ mod tests {
         let cancelled = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&cancelled);
         let started = Instant::now();
-        let worker = std::thread::spawn(move || {
-            run(&sh("sleep 30", None), "[]", groups(1), true, &flag)
-        });
+        let worker =
+            std::thread::spawn(move || run(&sh("sleep 30", None), "[]", groups(1), true, &flag));
         std::thread::sleep(Duration::from_millis(200));
         cancelled.store(true, AtomicOrdering::Relaxed);
         let e = worker.join().unwrap().unwrap_err();

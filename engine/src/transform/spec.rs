@@ -247,7 +247,11 @@ mod tests {
         .unwrap();
         let out = conform(&batch, &declared()).unwrap();
         assert_eq!(out.schema(), declared());
-        let slope = out.column(1).as_any().downcast_ref::<Float64Array>().unwrap();
+        let slope = out
+            .column(1)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
         assert_eq!(slope.value(0), 0.5);
     }
 
@@ -255,14 +259,29 @@ mod tests {
     fn missing_extra_and_unfit_columns_are_errors() {
         let one = |name: &str, col: ArrayRef| {
             RecordBatch::try_new(
-                Arc::new(Schema::new(vec![Field::new(name, col.data_type().clone(), true)])),
+                Arc::new(Schema::new(vec![Field::new(
+                    name,
+                    col.data_type().clone(),
+                    true,
+                )])),
                 vec![col],
             )
             .unwrap()
         };
-        let e = conform(&one("store", Arc::new(Int64Array::from(vec![1]))), &declared()).unwrap_err();
-        assert!(e.contains("no column 'slope'") && e.contains("store:int,slope:double"), "{e}");
-        let store_only = Arc::new(Schema::new(vec![Field::new("store", DataType::Int32, true)]));
+        let e = conform(
+            &one("store", Arc::new(Int64Array::from(vec![1]))),
+            &declared(),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("no column 'slope'") && e.contains("store:int,slope:double"),
+            "{e}"
+        );
+        let store_only = Arc::new(Schema::new(vec![Field::new(
+            "store",
+            DataType::Int32,
+            true,
+        )]));
         let two = RecordBatch::try_new(
             Arc::new(Schema::new(vec![
                 Field::new("store", DataType::Int32, true),
@@ -275,12 +294,18 @@ mod tests {
         )
         .unwrap();
         let e = conform(&two, &store_only).unwrap_err();
-        assert!(e.contains("column 'extra' that SCHEMA does not declare"), "{e}");
+        assert!(
+            e.contains("column 'extra' that SCHEMA does not declare"),
+            "{e}"
+        );
         let text = one("store", Arc::new(StringArray::from(vec!["x"])));
         let e = conform(&text, &store_only).unwrap_err();
         assert!(e.contains("cannot be cast to the declared Int32"), "{e}");
         let big = one("store", Arc::new(Int64Array::from(vec![i64::MAX])));
-        assert!(conform(&big, &store_only).is_err(), "overflow is an error, not NULL");
+        assert!(
+            conform(&big, &store_only).is_err(),
+            "overflow is an error, not NULL"
+        );
     }
 
     #[test]
