@@ -11,10 +11,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch};
-use datafusion::arrow::compute::{SortOptions, concat_batches, partition};
+use std::collections::HashMap;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{SortOptions, concat_batches, partition, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::row::{RowConverter, Rows, SortField};
+use datafusion::arrow::row::{Row, RowConverter, Rows, SortField};
 use datafusion::arrow::util::display::array_value_to_string;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, internal_err};
@@ -135,6 +137,10 @@ impl ExecutionPlan for TransformExec {
     fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
         (0..self.inputs.len())
             .map(|i| {
+                if !has_presort(&self.spec, i) {
+                    // Key groups are formed by hashing (see `grouped`).
+                    return None;
+                }
                 let schema = self.inputs[i].schema();
                 let keys = self.spec.keys.iter().map(|k| (k.as_str(), true));
                 let presort = self
@@ -223,16 +229,35 @@ impl ExecutionPlan for TransformExec {
         let on_drop = CancelOnDrop(Arc::clone(&cancelled));
         let fut = async move {
             let _on_drop = on_drop;
-            let mut inputs = Vec::with_capacity(streams.len());
-            for s in streams {
+            let n_inputs = streams.len();
+            let mut inputs = Vec::with_capacity(n_inputs);
+            // A program starts with the partition's first row, so its
+            // start-up (an interpreter, imports) overlaps reading the rest.
+            let mut started = None;
+            for mut s in streams {
                 let s_schema = s.schema();
-                let batches: Vec<RecordBatch> = s.try_collect().await?;
+                let mut batches = Vec::new();
+                while let Some(batch) = s.next().await {
+                    let batch = batch?;
+                    if batch.num_rows() > 0
+                        && started.is_none()
+                        && let Transformer::Program(p) = &spec.transformer
+                    {
+                        let st = process::start(p, &keys_json(&spec), n_inputs, !spec.discard)
+                            .map_err(|e| {
+                                DataFusionError::Execution(format!("{}: {e}", spec.label))
+                            })?;
+                        started = Some(st);
+                    }
+                    batches.push(batch);
+                }
                 inputs.push(concat_batches(&s_schema, &batches)?);
             }
-            let out =
-                tokio::task::spawn_blocking(move || run(&spec, inputs, &out_schema, &cancelled))
-                    .await
-                    .map_err(|e| DataFusionError::External(e.into()))??;
+            let out = tokio::task::spawn_blocking(move || {
+                run(&spec, inputs, &out_schema, &cancelled, started)
+            })
+            .await
+            .map_err(|e| DataFusionError::External(e.into()))??;
             Ok::<_, DataFusionError>(futures::stream::iter(out.into_iter().map(Ok)))
         };
         let stream = futures::stream::once(fut).try_flatten().boxed();
@@ -255,9 +280,10 @@ fn run(
     inputs: Vec<RecordBatch>,
     schema: &SchemaRef,
     cancelled: &AtomicBool,
+    started: Option<process::Started>,
 ) -> Result<Vec<RecordBatch>> {
     let fail = |m: String| DataFusionError::Execution(format!("{}: {m}", spec.label));
-    let groups = groups(spec, &inputs)?;
+    let (inputs, groups) = groups(spec, inputs)?;
     match &spec.transformer {
         Transformer::Builtin(b) => {
             let natural = Arc::new(b.output_schema(&inputs[0].schema()).map_err(&fail)?);
@@ -272,10 +298,12 @@ fn run(
             Ok(out)
         }
         Transformer::Program(p) => {
-            let keys_json = serde_json::to_string(&spec.keys).expect("strings serialize");
             let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
-            let answers =
-                process::run(p, &keys_json, groups, !spec.discard, cancelled).map_err(fail)?;
+            let answers = match started {
+                Some(st) => st.finish(groups, cancelled),
+                None => process::run(p, &keys_json(spec), groups, !spec.discard, cancelled),
+            }
+            .map_err(fail)?;
             let mut out = Vec::new();
             for (batches, key) in answers.into_iter().zip(keys) {
                 for b in batches {
@@ -294,6 +322,11 @@ fn run(
     }
 }
 
+/// The key columns as JSON, for the program's environment.
+fn keys_json(spec: &TransformSpec) -> String {
+    serde_json::to_string(&spec.keys).expect("strings serialize")
+}
+
 /// `k=1, j='x'` for the group starting at `row`.
 fn key_text(batch: &RecordBatch, keys: &[String], row: usize) -> String {
     keys.iter()
@@ -310,21 +343,82 @@ fn key_text(batch: &RecordBatch, keys: &[String], row: usize) -> String {
         .join(", ")
 }
 
-/// The key groups of one input: (start, length) ranges, in key order.
-fn ranges(spec: &TransformSpec, batch: &RecordBatch) -> Result<Vec<(usize, usize)>> {
+/// Input `i` with each key group contiguous, and the groups' (start,
+/// length) ranges in key order. With a PRESORT the input arrives sorted by
+/// keys and presort; without one, rows are grouped here by hashing the keys
+/// (linear, no sort), keeping their order within a group.
+fn grouped(
+    spec: &TransformSpec,
+    i: usize,
+    batch: RecordBatch,
+) -> Result<(RecordBatch, Vec<(usize, usize)>)> {
     let n = batch.num_rows();
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok((batch, Vec::new()));
     }
     if spec.keys.is_empty() {
-        return Ok(vec![(0, n)]);
+        return Ok((batch, vec![(0, n)]));
     }
-    let cols = key_columns(spec, batch)?;
-    Ok(partition(&cols)?
-        .ranges()
-        .into_iter()
-        .map(|r| (r.start, r.end - r.start))
-        .collect())
+    let cols = key_columns(spec, &batch)?;
+    if has_presort(spec, i) {
+        let ranges = partition(&cols)?
+            .ranges()
+            .into_iter()
+            .map(|r| (r.start, r.end - r.start))
+            .collect();
+        return Ok((batch, ranges));
+    }
+    let rows = key_converter(&cols)?.convert_columns(&cols)?;
+    let mut ids: HashMap<Row<'_>, u32> = HashMap::new();
+    let mut first: Vec<usize> = Vec::new();
+    let mut group_of = Vec::with_capacity(n);
+    for r in 0..n {
+        let id = *ids.entry(rows.row(r)).or_insert_with(|| {
+            first.push(r);
+            (first.len() - 1) as u32
+        });
+        group_of.push(id);
+    }
+    // Groups in key order (as a sort would give), rows stable inside each.
+    let mut order: Vec<usize> = (0..first.len()).collect();
+    order.sort_unstable_by(|&a, &b| rows.row(first[a]).cmp(&rows.row(first[b])));
+    let mut rank = vec![0usize; first.len()];
+    for (k, &g) in order.iter().enumerate() {
+        rank[g] = k;
+    }
+    let mut counts = vec![0usize; first.len()];
+    for &g in &group_of {
+        counts[rank[g as usize]] += 1;
+    }
+    let mut next = Vec::with_capacity(counts.len());
+    let mut ranges = Vec::with_capacity(counts.len());
+    let mut at = 0;
+    for &c in &counts {
+        next.push(at);
+        ranges.push((at, c));
+        at += c;
+    }
+    let mut indices = vec![0u32; n];
+    for (r, &g) in group_of.iter().enumerate() {
+        let k = rank[g as usize];
+        indices[next[k]] = r as u32;
+        next[k] += 1;
+    }
+    let batch = take_record_batch(&batch, &UInt32Array::from(indices))?;
+    Ok((batch, ranges))
+}
+
+fn has_presort(spec: &TransformSpec, i: usize) -> bool {
+    spec.presort.get(i).is_some_and(|p| !p.is_empty())
+}
+
+/// Compares key rows as bytes, in sort order (NULL first).
+fn key_converter(cols: &[ArrayRef]) -> Result<RowConverter> {
+    let fields = cols
+        .iter()
+        .map(|c| SortField::new_with_options(c.data_type().clone(), sort_options(true)))
+        .collect();
+    Ok(RowConverter::new(fields)?)
 }
 
 fn key_columns(spec: &TransformSpec, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
@@ -339,12 +433,28 @@ fn key_columns(spec: &TransformSpec, batch: &RecordBatch) -> Result<Vec<ArrayRef
         .collect()
 }
 
-/// The groups of the partition, each with one frame per input.
-fn groups(spec: &TransformSpec, inputs: &[RecordBatch]) -> Result<Vec<Group>> {
-    let ranges = inputs
-        .iter()
-        .map(|b| ranges(spec, b))
-        .collect::<Result<Vec<_>>>()?;
+/// The groups of the partition, each with one frame per input (and the
+/// inputs, with each group's rows together).
+fn groups(
+    spec: &TransformSpec,
+    inputs: Vec<RecordBatch>,
+) -> Result<(Vec<RecordBatch>, Vec<Group>)> {
+    let mut batches = Vec::with_capacity(inputs.len());
+    let mut ranges = Vec::with_capacity(inputs.len());
+    for (i, b) in inputs.into_iter().enumerate() {
+        let (b, r) = grouped(spec, i, b)?;
+        batches.push(b);
+        ranges.push(r);
+    }
+    let groups = match_groups(spec, &batches, &ranges)?;
+    Ok((batches, groups))
+}
+
+fn match_groups(
+    spec: &TransformSpec,
+    inputs: &[RecordBatch],
+    ranges: &[Vec<(usize, usize)>],
+) -> Result<Vec<Group>> {
     if inputs.len() == 1 {
         let b = &inputs[0];
         return Ok(ranges[0]
@@ -366,11 +476,7 @@ fn groups(spec: &TransformSpec, inputs: &[RecordBatch]) -> Result<Vec<Group>> {
         }]);
     }
     // Key rows of every input, comparable as bytes in sort order.
-    let fields: Vec<SortField> = key_columns(spec, &inputs[0])?
-        .iter()
-        .map(|c| SortField::new_with_options(c.data_type().clone(), sort_options(true)))
-        .collect();
-    let converter = RowConverter::new(fields)?;
+    let converter = key_converter(&key_columns(spec, &inputs[0])?)?;
     let rows: Vec<Rows> = inputs
         .iter()
         .map(|b| converter.convert_columns(&key_columns(spec, b)?))
@@ -426,4 +532,57 @@ fn groups(spec: &TransformSpec, inputs: &[RecordBatch]) -> Result<Vec<Group>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::builtin::Builtin;
+    use datafusion::arrow::array::{Int32Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn spec(presort: bool) -> TransformSpec {
+        TransformSpec {
+            keys: vec!["k".into()],
+            presort: vec![if presort {
+                vec![("v".into(), true)]
+            } else {
+                vec![]
+            }],
+            how: None,
+            chunks: None,
+            transformer: Transformer::Builtin(Builtin::RowNumber { column: "n".into() }),
+            discard: false,
+            label: "TRANSFORM at line 1".into(),
+        }
+    }
+
+    #[test]
+    fn hashing_groups_rows_in_key_order_keeping_their_order() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("v", DataType::Int32, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some("b"),
+                    None,
+                    Some("a"),
+                    Some("b"),
+                    None,
+                ])),
+                Arc::new(Int32Array::from(vec![1, 2, 3, 4, 5])),
+            ],
+        )
+        .unwrap();
+        let (out, ranges) = grouped(&spec(false), 0, batch).unwrap();
+        assert_eq!(ranges, vec![(0, 2), (2, 1), (3, 2)]);
+        let v = out.column(1).as_any().downcast_ref::<Int32Array>().unwrap();
+        // NULL group first (NULL is the smallest key), then a, then b.
+        assert_eq!(v.values().to_vec(), vec![2, 5, 3, 1, 4]);
+        assert_eq!(key_text(&out, &["k".into()], 0), "k=NULL");
+        assert_eq!(key_text(&out, &["k".into()], 3), "k=b");
+    }
 }

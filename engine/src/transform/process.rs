@@ -17,10 +17,11 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
@@ -92,8 +93,34 @@ pub fn run(
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    let shown = shown(&program.args);
     let inputs = groups[0].frames.len();
+    start(program, keys_json, inputs, answers)?.finish(groups, cancelled)
+}
+
+/// A running program, started before its partition's groups are ready so
+/// that its start-up overlaps fsql's work.
+pub struct Started {
+    shown: String,
+    timeout_ms: Option<u64>,
+    deadline: Option<Instant>,
+    child: Reaped,
+    stdin: ChildStdin,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_thread: JoinHandle<()>,
+    reader: JoinHandle<()>,
+    rx: mpsc::Receiver<Answer>,
+    answers: bool,
+}
+
+/// Starts `program` for a partition whose groups have `inputs` dataframes
+/// each. The timeout counts from here.
+pub fn start(
+    program: &Program,
+    keys_json: &str,
+    inputs: usize,
+    answers: bool,
+) -> Result<Started, String> {
+    let shown = shown(&program.args);
     let mut command = Command::new(&program.args[0]);
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -110,106 +137,146 @@ pub fn run(
     let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    let mut child = Reaped(child);
-    let deadline = program
-        .timeout_ms
-        .map(|ms| Instant::now() + Duration::from_millis(ms));
-
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let stderr_thread = {
         let tail = Arc::clone(&tail);
         std::thread::spawn(move || keep_tail(stderr, &tail))
     };
-    let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
-    let n = groups.len();
-    let writer = std::thread::spawn(move || write_groups(stdin, groups));
     let (tx, rx) = mpsc::channel::<Answer>();
-    let reader = std::thread::spawn(move || read_answers(stdout, n, answers, tx));
+    let reader = std::thread::spawn(move || read_answers(stdout, answers, tx));
+    Ok(Started {
+        shown,
+        timeout_ms: program.timeout_ms,
+        deadline: program
+            .timeout_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms)),
+        child: Reaped(child),
+        stdin,
+        tail,
+        stderr_thread,
+        reader,
+        rx,
+        answers,
+    })
+}
 
-    let stderr_text = |tail: &Arc<Mutex<VecDeque<String>>>| {
-        let lines: Vec<String> = tail
-            .lock()
-            .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default();
-        if lines.is_empty() {
-            String::new()
-        } else {
-            format!("\n--- last lines of its stderr ---\n{}", lines.join("\n"))
-        }
-    };
-    let group_of = |i: usize| match keys.get(i) {
-        Some(k) if !k.is_empty() => format!(" on the group {k}"),
-        _ => String::new(),
-    };
+impl Started {
+    /// Hands the program its groups and collects its answers.
+    pub fn finish(
+        self,
+        groups: Vec<Group>,
+        cancelled: &AtomicBool,
+    ) -> Result<Vec<Vec<RecordBatch>>, String> {
+        let Started {
+            shown,
+            timeout_ms,
+            deadline,
+            mut child,
+            stdin,
+            tail,
+            stderr_thread,
+            reader,
+            rx,
+            answers,
+        } = self;
+        let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
+        let n = groups.len();
+        let writer = std::thread::spawn(move || write_groups(stdin, groups));
+        let stderr_text = || {
+            let lines: Vec<String> = tail
+                .lock()
+                .map(|t| t.iter().cloned().collect())
+                .unwrap_or_default();
+            if lines.is_empty() {
+                String::new()
+            } else {
+                format!("\n--- last lines of its stderr ---\n{}", lines.join("\n"))
+            }
+        };
+        let group_of = |i: usize| match keys.get(i) {
+            Some(k) if !k.is_empty() => format!(" on the group {k}"),
+            _ => String::new(),
+        };
 
-    let mut out = Vec::with_capacity(if answers { n } else { 0 });
-    let mut failure: Option<String> = None;
-    let expected = if answers { n } else { 1 };
-    while out.len() < expected && failure.is_none() {
-        if cancelled.load(AtomicOrdering::Relaxed) {
-            return Err(format!("{shown} was stopped: the query was cancelled"));
-        }
-        let got = rx.recv_timeout(slice(deadline));
-        if matches!(got, Err(RecvTimeoutError::Timeout))
-            && deadline.is_none_or(|d| Instant::now() < d)
-        {
-            continue;
-        }
-        match got {
-            Ok(Ok(batches)) => {
-                if answers {
-                    out.push(batches)
-                } else {
-                    break;
+        let mut out = Vec::with_capacity(if answers { n } else { 0 });
+        let mut failure: Option<String> = None;
+        let expected = if answers { n } else { 1 };
+        while out.len() < expected && failure.is_none() {
+            if cancelled.load(AtomicOrdering::Relaxed) {
+                return Err(format!("{shown} was stopped: the query was cancelled"));
+            }
+            let got = rx.recv_timeout(slice(deadline));
+            if matches!(got, Err(RecvTimeoutError::Timeout))
+                && deadline.is_none_or(|d| Instant::now() < d)
+            {
+                continue;
+            }
+            match got {
+                Ok(Ok(batches)) => {
+                    if answers {
+                        out.push(batches)
+                    } else {
+                        break;
+                    }
+                }
+                Ok(Err(e)) => failure = Some(e),
+                Err(RecvTimeoutError::Timeout) => {
+                    drop(child);
+                    return Err(format!(
+                        "{shown} timed out after {} ms{} (PARAMS timeout){}",
+                        timeout_ms.unwrap_or(0),
+                        group_of(out.len()),
+                        stderr_text()
+                    ));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    failure = Some(
+                        "its output ended before the answer (one Arrow IPC stream per group)"
+                            .into(),
+                    );
                 }
             }
-            Ok(Err(e)) => failure = Some(e),
-            Err(RecvTimeoutError::Timeout) => {
-                drop(child);
-                return Err(format!(
-                    "{shown} timed out after {} ms{} (PARAMS timeout){}",
-                    program.timeout_ms.unwrap_or(0),
-                    group_of(out.len()),
-                    stderr_text(&tail)
-                ));
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                failure = Some("it closed its output early".into());
+        }
+        // The exit status explains a broken answer better than the broken answer.
+        let status = wait(&mut child.0, deadline, cancelled);
+        child.kill();
+        join_soon(writer);
+        join_soon(reader);
+        join_soon(stderr_thread);
+        if failure.is_none() && answers {
+            match rx.try_recv() {
+                Ok(Ok(_)) => {
+                    failure = Some(
+                        "it wrote more answers than there were groups (one IPC stream per group)"
+                            .into(),
+                    )
+                }
+                Ok(Err(e)) => failure = Some(e),
+                Err(_) => {}
             }
         }
-    }
-    // The exit status explains a broken answer better than the broken answer.
-    let status = wait(&mut child.0, deadline, cancelled);
-    child.kill();
-    join_soon(writer);
-    join_soon(reader);
-    join_soon(stderr_thread);
-    if failure.is_none()
-        && let Ok(Err(e)) = rx.try_recv()
-    {
-        failure = Some(e);
-    }
-    let failed_at = group_of(out.len());
-    match status {
-        Some(s) if !s.success() => Err(format!(
-            "{shown} {}{failed_at}{}",
-            describe_exit(s),
-            stderr_text(&tail)
-        )),
-        None if cancelled.load(AtomicOrdering::Relaxed) => {
-            Err(format!("{shown} was stopped: the query was cancelled"))
-        }
-        None => Err(format!(
-            "{shown} did not exit after its last answer within the timeout{}",
-            stderr_text(&tail)
-        )),
-        Some(_) => match failure {
-            Some(e) => Err(format!(
-                "{shown} wrote an invalid answer{failed_at}: {e}{}",
-                stderr_text(&tail)
+        let failed_at = group_of(out.len());
+        match status {
+            Some(s) if !s.success() => Err(format!(
+                "{shown} {}{failed_at}{}",
+                describe_exit(s),
+                stderr_text()
             )),
-            None => Ok(out),
-        },
+            None if cancelled.load(AtomicOrdering::Relaxed) => {
+                Err(format!("{shown} was stopped: the query was cancelled"))
+            }
+            None => Err(format!(
+                "{shown} did not exit after its last answer within the timeout{}",
+                stderr_text()
+            )),
+            Some(_) => match failure {
+                Some(e) => Err(format!(
+                    "{shown} wrote an invalid answer{failed_at}: {e}{}",
+                    stderr_text()
+                )),
+                None => Ok(out),
+            },
+        }
     }
 }
 
@@ -298,23 +365,20 @@ fn write_groups(stdin: impl Write, groups: Vec<Group>) {
     let _ = w.flush();
 }
 
-/// Reads one IPC stream per group (or, when no answers are expected, the
-/// whole output, dropped) and sends each on `tx`.
-fn read_answers(stdout: impl Read, n: usize, answers: bool, tx: mpsc::Sender<Answer>) {
+/// Reads IPC streams until the program closes its stdout, sending each on
+/// `tx` (or, when no answers are expected, reads the output and drops it).
+fn read_answers(stdout: impl Read, answers: bool, tx: mpsc::Sender<Answer>) {
     let mut r = BufReader::with_capacity(1 << 16, stdout);
     if !answers {
         let _ = std::io::copy(&mut r, &mut std::io::sink());
         let _ = tx.send(Ok(Vec::new()));
         return;
     }
-    for _ in 0..n {
+    loop {
         let answer = (|| {
             let start = r.fill_buf().map_err(|e| e.to_string())?;
             if start.is_empty() {
-                return Err(
-                    "its output ended before the answer (one Arrow IPC stream per group)"
-                        .to_string(),
-                );
+                return Ok(None);
             }
             if start.len() >= 4 && start[..4] != [0xFF; 4] {
                 let text = String::from_utf8_lossy(&start[..start.len().min(60)]).to_string();
@@ -323,24 +387,24 @@ fn read_answers(stdout: impl Read, n: usize, answers: bool, tx: mpsc::Sender<Ans
             let reader = StreamReader::try_new(&mut r, None).map_err(|e| ipc_error(&e))?;
             reader
                 .collect::<Result<Vec<_>, _>>()
+                .map(Some)
                 .map_err(|e| ipc_error(&e))
         })();
-        if let Err(e) = answer {
-            // Read on, so the program is not killed by a closed pipe and
-            // its exit status stays its own.
-            let _ = std::io::copy(&mut r, &mut std::io::sink());
-            let _ = tx.send(Err(e));
-            return;
+        match answer {
+            Ok(None) => return,
+            Ok(Some(batches)) => {
+                if tx.send(Ok(batches)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // Read on, so the program is not killed by a closed pipe and
+                // its exit status stays its own.
+                let _ = std::io::copy(&mut r, &mut std::io::sink());
+                let _ = tx.send(Err(e));
+                return;
+            }
         }
-        if tx.send(answer).is_err() {
-            return;
-        }
-    }
-    // Anything after the last answer is a protocol error.
-    if matches!(std::io::copy(&mut r, &mut std::io::sink()), Ok(n) if n > 0) {
-        let _ = tx.send(Err(
-            "it wrote more answers than there were groups (one IPC stream per group)".into(),
-        ));
     }
 }
 
