@@ -13,6 +13,7 @@ mod save;
 mod select;
 mod take;
 mod transform;
+mod using;
 
 use std::path::Path;
 use std::sync::Arc;
