@@ -49,6 +49,15 @@ fn main() {
             break;
         }
         let frames: Vec<RecordBatch> = (0..inputs).map(|_| read_stream(&mut stdin)).collect();
+        // fsql sends plain types any Arrow library reads, never view types.
+        for f in &frames {
+            for field in f.schema().fields() {
+                if matches!(field.data_type(), DataType::Utf8View | DataType::BinaryView) {
+                    eprintln!("got a view type: {field:?}");
+                    std::process::exit(5);
+                }
+            }
+        }
         group += 1;
         let answer = match mode {
             "echo" => frames[0].clone(),

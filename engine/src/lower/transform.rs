@@ -25,6 +25,7 @@ use fsql_sql::{
 use super::{resolve_column, using};
 use crate::error::{AtSpan, Error, Result};
 use crate::session::Session;
+use crate::transform::exec::base_type;
 use crate::transform::node::{TransformNode, ZipNode};
 use crate::transform::spec::{TransformSpec, ZipHow};
 use crate::types::to_arrow;
@@ -247,7 +248,8 @@ fn zip_keys(frames: &[DataFrame], by: &[Name], how: ZipHow, span: Span) -> Resul
             })?;
             let a = frames[0].schema().field_with_unqualified_name(k).at(at)?;
             let b = df.schema().field_with_unqualified_name(&found).at(at)?;
-            if found != *k || a.data_type() != b.data_type() {
+            let same_type = base_type(a.data_type()) == base_type(b.data_type());
+            if found != *k || !same_type {
                 return Err(Error::at(
                     at,
                     format!(

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::collections::HashMap;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::{SortOptions, concat_batches, partition, take_record_batch};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::compute::{SortOptions, cast, concat_batches, partition, take_record_batch};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::arrow::row::{Row, RowConverter, Rows, SortField};
 use datafusion::arrow::util::display::array_value_to_string;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -251,7 +251,11 @@ impl ExecutionPlan for TransformExec {
                     }
                     batches.push(batch);
                 }
-                inputs.push(concat_batches(&s_schema, &batches)?);
+                let batch = concat_batches(&s_schema, &batches)?;
+                inputs.push(match spec.transformer {
+                    Transformer::Program(_) => portable(batch)?,
+                    Transformer::Builtin(_) => batch,
+                });
             }
             let out = tokio::task::spawn_blocking(move || {
                 run(&spec, inputs, &out_schema, &cancelled, started)
@@ -262,6 +266,39 @@ impl ExecutionPlan for TransformExec {
         };
         let stream = futures::stream::once(fut).try_flatten().boxed();
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// String and binary view columns (DataFusion's in-memory layout for text
+/// read from files) as plain Utf8 / Binary, which every Arrow library reads.
+pub(crate) fn portable(batch: RecordBatch) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| is_view(f.data_type())) {
+        return Ok(batch);
+    }
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (f, c) in schema.fields().iter().zip(batch.columns()) {
+        let t = base_type(f.data_type());
+        columns.push(cast(c, &t)?);
+        fields.push(f.as_ref().clone().with_data_type(t));
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+fn is_view(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8View | DataType::BinaryView)
+}
+
+/// The type a view type is a layout of (others unchanged).
+pub(crate) fn base_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        other => other.clone(),
     }
 }
 
