@@ -11,9 +11,11 @@
 //! - `builtin`: the built-in transformers.
 //! - `process`: the external-program protocol (Arrow IPC over pipes).
 //! - `node`, `exec`: the logical and physical nodes.
+//! - `group`: a partition's rows as key groups; matching zipped groups.
 
 pub(crate) mod builtin;
 pub(crate) mod exec;
+pub(crate) mod group;
 pub(crate) mod node;
 pub(crate) mod process;
 pub(crate) mod spec;
