@@ -12,16 +12,8 @@
 # their default hyper-parameters (which fsql copies). Writes
 # bench/results/ml-<date>.csv and .md with times and fsql/scikit-learn ratios.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-cache="${XDG_CACHE_HOME:-$HOME/.cache}"
-venv="$cache/fsql-bench-venv"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/fsql-target}"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install -q scikit-learn pandas pyarrow >&2
-echo "building fsql (release) ..." >&2
-cargo build -q --release --bin fsql
+. "$(dirname "$0")/env.sh"
+bench_packages scikit-learn pandas pyarrow
+bench_build
 mkdir -p bench/results
 exec "$venv/bin/python" "$root/bench/ml_runner.py" "$CARGO_TARGET_DIR/release/fsql" "$@"

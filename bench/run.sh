@@ -11,8 +11,7 @@
 # RSS per engine (/usr/bin/time, each engine in its own process).
 # Ratios are what to compare: absolute times depend on the machine.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
+. "$(dirname "$0")/env.sh"
 sf=1; runs=3
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,25 +23,18 @@ while [ $# -gt 0 ]; do
   shift
 done
 shared="$root/../shared/bench/tpch"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}"
-venv="$cache/fsql-bench-venv"
 data="$root/bench/data/tpch-sf$sf"
 out="$root/bench/results"
 stamp=$(date +%Y-%m-%d)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/fsql-target}"
 
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install -q tpchgen-cli duckdb "datafusion==55.*" >&2
+bench_packages tpchgen-cli duckdb "datafusion==55.*"
 if [ ! -f "$data/lineitem.parquet" ]; then
   PATH="$venv/bin:$PATH" bash "$shared/gen.sh" "$data" "$sf" >&2
 fi
 
-echo "building fsql (release) ..." >&2
-cargo build -q --release --bin fsql
+bench_build
 cargo bench -q -p fsql-engine --bench tpch --no-run 2>&1 | tail -1 >&2
 fsql="$CARGO_TARGET_DIR/release/fsql"
 bench=$(ls -t "$CARGO_TARGET_DIR"/release/deps/tpch-* | grep -v '\.d$' | head -1)

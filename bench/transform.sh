@@ -10,16 +10,8 @@
 # fsql runs as users run it (`fsql run`, whole process). Writes
 # bench/results/transform-<date>.csv and .md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-cache="${XDG_CACHE_HOME:-$HOME/.cache}"
-venv="$cache/fsql-bench-venv"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/fsql-target}"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install -q pandas pyarrow >&2
-echo "building fsql (release) ..." >&2
-cargo build -q --release --bin fsql
+. "$(dirname "$0")/env.sh"
+bench_packages pandas pyarrow
+bench_build
 mkdir -p bench/results bench/data
 exec "$venv/bin/python" "$root/bench/transform_runner.py" "$CARGO_TARGET_DIR/release/fsql" "$@"

@@ -203,15 +203,27 @@ impl Display for PartitionSpec {
         if let Some(n) = &self.num {
             write!(f, " {n}")?;
         }
-        if !self.by.is_empty() {
-            f.write_str(" BY ")?;
-            comma(f, &self.by)?;
-        }
-        if !self.presort.is_empty() {
-            f.write_str(" PRESORT ")?;
-            comma(f, &self.presort)?;
-        }
-        Ok(())
+        clause(f, "BY", &self.by)?;
+        clause(f, "PRESORT", &self.presort)
+    }
+}
+
+/// ` KEYWORD a, b` when there are items; nothing otherwise.
+fn clause<T: Display>(f: &mut Formatter<'_>, keyword: &str, items: &[T]) -> fmt::Result {
+    if items.is_empty() {
+        return Ok(());
+    }
+    write!(f, " {keyword} ")?;
+    comma(f, items)
+}
+
+/// A partition spec, or just its PRESORT when it has neither keys nor a
+/// count (TAKE and TRANSFORM accept PRESORT alone).
+fn partition_or_presort(f: &mut Formatter<'_>, p: &PartitionSpec) -> fmt::Result {
+    if p.by.is_empty() && p.num.is_none() {
+        clause(f, "PRESORT", &p.presort)
+    } else {
+        write!(f, " {p}")
     }
 }
 
@@ -345,14 +357,7 @@ impl Display for Statement {
             Statement::Take(t) => {
                 write!(f, "TAKE {} ROWS", t.rows)?;
                 from(f, &t.input)?;
-                if t.partition.by.is_empty() && t.partition.num.is_none() {
-                    if !t.partition.presort.is_empty() {
-                        f.write_str(" PRESORT ")?;
-                        comma(f, &t.partition.presort)?;
-                    }
-                } else {
-                    write!(f, " {}", t.partition)?;
-                }
+                partition_or_presort(f, &t.partition)?;
                 match t.nulls_first {
                     Some(true) => f.write_str(" NULLS FIRST"),
                     Some(false) => f.write_str(" NULLS LAST"),
@@ -474,13 +479,8 @@ impl Display for Transform {
             f.write_char(' ')?;
             comma(f, &self.inputs)?;
         }
-        match &self.partition {
-            Some(p) if p.by.is_empty() && p.num.is_none() => {
-                f.write_str(" PRESORT ")?;
-                comma(f, &p.presort)?;
-            }
-            Some(p) => write!(f, " {p}")?,
-            None => {}
+        if let Some(p) = &self.partition {
+            partition_or_presort(f, p)?;
         }
         match &self.using {
             Transformer::Builtin(n) => write!(f, " USING {n}")?,
@@ -541,14 +541,7 @@ impl Display for Zip {
             ZipHow::FullOuter => " FULL OUTER",
             ZipHow::Cross => " CROSS",
         })?;
-        if !self.by.is_empty() {
-            f.write_str(" BY ")?;
-            comma(f, &self.by)?;
-        }
-        if !self.presort.is_empty() {
-            f.write_str(" PRESORT ")?;
-            comma(f, &self.presort)?;
-        }
-        Ok(())
+        clause(f, "BY", &self.by)?;
+        clause(f, "PRESORT", &self.presort)
     }
 }
