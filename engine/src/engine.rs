@@ -86,7 +86,7 @@ pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
         .with_runtime_env(runtime)
         .with_expr_planners(vec![Arc::new(TrueDivision)])
         .with_default_features()
-        .with_query_planner(Arc::new(crate::transform::FsqlQueryPlanner))
+        .with_query_planner(Arc::new(crate::planner::FsqlQueryPlanner))
 }
 
 /// Builds `builder` and adds fsql's functions.

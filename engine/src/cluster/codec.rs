@@ -12,6 +12,9 @@
 //! physical node (for the executors, which run it) travel as the node's
 //! spec and output schema (`transform::spec`).
 //!
+//! TAKE per group: the top-n node (logical and both physical phases) as
+//! its spec (`topn`).
+//!
 //! PREDICT: its function carries a model, which a function name alone
 //! cannot; both codecs (logical for the scheduler, physical for the
 //! executors) ship the model's bytes with the function.
@@ -41,6 +44,8 @@ use datafusion_proto::physical_plan::{
 };
 
 use crate::ml::predict::{Output, PredictUdf};
+use crate::topn::exec::{Phase, TopNExec};
+use crate::topn::{TopNNode, TopNSpec};
 use crate::transform::exec::TransformExec;
 use crate::transform::node::{TransformNode, ZipNode};
 use crate::transform::spec::TransformSpec;
@@ -72,12 +77,28 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
                 node: Arc::new(node),
             });
         }
+        if let Some(decoded) = TopNSpec::decode(buf) {
+            let (spec, _) = decoded?;
+            let [input] = inputs else {
+                return internal_err!("a top-n node has one input");
+            };
+            let node = TopNNode {
+                input: input.clone(),
+                spec: Arc::new(spec),
+            };
+            return Ok(Extension {
+                node: Arc::new(node),
+            });
+        }
         self.inner.try_decode(buf, inputs, ctx)
     }
 
     fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> Result<()> {
         if let Some(t) = node.node.as_any().downcast_ref::<TransformNode>() {
             return t.spec.encode(t.schema.as_arrow(), buf);
+        }
+        if let Some(t) = node.node.as_any().downcast_ref::<TopNNode>() {
+            return t.spec.encode(Phase::Final, buf);
         }
         if node.node.as_any().downcast_ref::<ZipNode>().is_some() {
             return plan_err!(
@@ -156,7 +177,7 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
     }
 }
 
-/// fsql's physical extension codec: Ballista's, plus TRANSFORM and the
+/// fsql's physical extension codec: Ballista's, plus TRANSFORM, TAKE per group and the
 /// PREDICT function.
 #[derive(Debug, Default)]
 pub struct FsqlPhysicalCodec {
@@ -176,6 +197,14 @@ impl PhysicalExtensionCodec for FsqlPhysicalCodec {
             let exec = TransformExec::try_new(inputs.to_vec(), Arc::new(spec), schema)?;
             return Ok(Arc::new(exec));
         }
+        if let Some(decoded) = TopNSpec::decode(buf) {
+            let (spec, phase) = decoded?;
+            let [input] = inputs else {
+                return internal_err!("a top-n node has one input");
+            };
+            let exec = TopNExec::try_new(Arc::clone(input), Arc::new(spec), phase)?;
+            return Ok(Arc::new(exec));
+        }
         self.inner.try_decode(buf, inputs, ctx, proto)
     }
 
@@ -187,6 +216,9 @@ impl PhysicalExtensionCodec for FsqlPhysicalCodec {
     ) -> Result<()> {
         if let Some(t) = node.downcast_ref::<TransformExec>() {
             return t.spec().encode(&t.schema(), buf);
+        }
+        if let Some(t) = node.downcast_ref::<TopNExec>() {
+            return t.spec().encode(t.phase(), buf);
         }
         self.inner.try_encode(node, buf, proto)
     }

@@ -2,19 +2,26 @@
 //!
 //! Without keys: the first n rows after PRESORT (or in the input's order).
 //! With keys: the first n rows of every key group (NULL keys form a group),
-//! as `row_number() OVER (PARTITION BY keys ORDER BY presort)`. Ties in the
+//! by fsql's top-n-per-group operator (`crate::topn`), or, for the rare
+//! column types it cannot order, as `row_number() OVER (PARTITION BY keys
+//! ORDER BY presort)` and a filter. Ties in the
 //! presort are broken by the remaining columns in ascending order, so every
 //! engine returns the same rows. PRESORT puts NULLs last unless NULLS FIRST.
+
+use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::dataframe::DataFrame;
 use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{Expr, ExprFunctionExt, SortExpr, ident, lit};
+use datafusion::logical_expr::{
+    Expr, ExprFunctionExt, Extension, LogicalPlan, SortExpr, ident, lit,
+};
 use fsql_sql::{Span, Take};
 
 use super::resolve_column;
 use crate::error::{AtSpan, Result};
 use crate::session::Session;
+use crate::topn::{self, OrderKey, TopNNode, TopNSpec};
 
 const ROW_NUMBER: &str = "__fsql_row_number";
 
@@ -44,6 +51,47 @@ pub(crate) async fn take(s: &Session, t: &Take, span: Span) -> Result<DataFrame>
     }
     let mut skip = sorted.clone();
     skip.extend(keys.iter().cloned());
+    let used: Vec<&str> = skip.iter().map(String::as_str).collect();
+    if TopNSpec::supports(df.schema().as_arrow(), &used) {
+        let mut order: Vec<OrderKey> = t
+            .partition
+            .presort
+            .iter()
+            .zip(&sorted)
+            .map(|(k, c)| OrderKey {
+                column: c.clone(),
+                descending: !k.ascending,
+                nulls_first,
+            })
+            .collect();
+        let presort = order.len();
+        order.extend(
+            df.schema()
+                .fields()
+                .iter()
+                .filter(|f| !skip.contains(f.name()) && topn::orderable(f.data_type()))
+                .map(|f| OrderKey {
+                    column: f.name().clone(),
+                    descending: false,
+                    nulls_first: true,
+                }),
+        );
+        let spec = TopNSpec {
+            n,
+            keys,
+            order,
+            presort,
+        };
+        let (state, input) = df.into_parts();
+        let node = TopNNode {
+            input,
+            spec: Arc::new(spec),
+        };
+        let plan = LogicalPlan::Extension(Extension {
+            node: Arc::new(node),
+        });
+        return Ok(DataFrame::new(state, plan));
+    }
     order.extend(tie_breakers(&df, &skip));
     let columns: Vec<Expr> = df
         .schema()
