@@ -9,7 +9,6 @@
 //! are compacted, so memory stays proportional to the rows kept.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
@@ -17,9 +16,11 @@ use datafusion::arrow::compute::{SortOptions, interleave_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::Result;
+use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::execution::memory_pool::MemoryReservation;
 
 use super::TopNSpec;
+use super::groups::{Groups, prefix};
 
 /// A kept row: its rank bytes (PRESORT then tie breakers) and where it is.
 struct Kept {
@@ -36,7 +37,9 @@ pub(crate) struct Accumulator {
     /// The PRESORT columns alone, and with the tie breakers after them.
     presort: (Vec<usize>, RowConverter),
     full: Option<(Vec<usize>, RowConverter)>,
-    groups: HashMap<Box<[u8]>, usize>,
+    groups: Groups,
+    random: RandomState,
+    hashes: Vec<u64>,
     /// Per group, its kept rows, best first.
     kept: Vec<Vec<Kept>>,
     kept_rows: usize,
@@ -91,7 +94,9 @@ impl Accumulator {
             keys: (key_idx, RowConverter::new(key_fields)?),
             presort: converter(&spec.order[..spec.presort])?,
             full,
-            groups: HashMap::new(),
+            groups: Groups::default(),
+            random: RandomState::with_seed(0),
+            hashes: Vec::new(),
             kept: Vec::new(),
             kept_rows: 0,
             batches: Vec::new(),
@@ -108,7 +113,11 @@ impl Accumulator {
         let columns = |idx: &[usize]| -> Vec<ArrayRef> {
             idx.iter().map(|&i| Arc::clone(batch.column(i))).collect()
         };
-        let keys = self.keys.1.convert_columns(&columns(&self.keys.0))?;
+        let key_columns = columns(&self.keys.0);
+        let keys = self.keys.1.convert_columns(&key_columns)?;
+        self.hashes.clear();
+        self.hashes.resize(batch.num_rows(), 0);
+        create_hashes(&key_columns, &self.random, &mut self.hashes)?;
         // No PRESORT: every row ranks equal until the tie breakers.
         let presort = if self.presort.0.is_empty() {
             None
@@ -119,16 +128,17 @@ impl Accumulator {
         let b = self.batches.len() as u32;
         let mut used = false;
         for r in 0..batch.num_rows() {
-            let key = keys.row(r);
-            let g = match self.groups.get(key.as_ref()) {
-                Some(&g) => g,
-                None => {
-                    self.groups.insert(key.as_ref().into(), self.kept.len());
-                    self.kept.push(Vec::with_capacity(self.n.min(8)));
-                    self.kept.len() - 1
-                }
-            };
+            let (g, worst) = self
+                .groups
+                .find_or_insert(self.hashes[r], keys.row(r).data());
+            if g == self.kept.len() {
+                self.kept.push(Vec::with_capacity(self.n.min(8)));
+            }
             let p = presort.as_ref().map_or(&[][..], |rows| rows.row(r).data());
+            // Most rows lose to the n-th kept row on its first bytes.
+            if prefix(p) > worst {
+                continue;
+            }
             let kept = &self.kept[g];
             let full_group = kept.len() == self.n;
             if full_group {
@@ -169,6 +179,10 @@ impl Accumulator {
                     row: r as u32,
                 },
             );
+            if kept.len() == self.n {
+                let worst = prefix(&kept[self.n - 1].rank);
+                self.groups.set_worst(g, worst);
+            }
             used = true;
         }
         if used {
@@ -215,8 +229,9 @@ impl Accumulator {
 
     /// The kept rows, by group key then rank, in batches of `batch_size`.
     pub(crate) fn finish(self, batch_size: usize) -> Result<Vec<RecordBatch>> {
-        let mut order: Vec<(&[u8], usize)> =
-            self.groups.iter().map(|(k, &g)| (k.as_ref(), g)).collect();
+        let mut order: Vec<(&[u8], usize)> = (0..self.groups.info.len())
+            .map(|g| (self.groups.key(g), g))
+            .collect();
         order.sort_unstable();
         let indices: Vec<(usize, usize)> = order
             .iter()

@@ -11,9 +11,11 @@
 //! - `mod`: the serializable spec, the logical node, planning.
 //! - `exec`: the physical node (one phase).
 //! - `accumulate`: a partition's best n rows per group.
+//! - `groups`: the key groups an accumulator has seen.
 
 mod accumulate;
 pub(crate) mod exec;
+mod groups;
 
 use std::cmp::Ordering;
 use std::fmt;
