@@ -9,7 +9,7 @@ t = SELECT value % 10 AS k, value AS v FROM range(0, 1000)
 TAKE 2 ROWS FROM t PREPARTITION BY k PRESORT v DESC
 ";
 
-async fn plans(engine: Engine) -> (String, String) {
+async fn plans(engine: Engine, script: &str) -> (String, String) {
     let mut session = Session::open(
         engine,
         ClusterOptions::default(),
@@ -17,7 +17,7 @@ async fn plans(engine: Engine) -> (String, String) {
     )
     .await
     .expect("session");
-    session.run(SCRIPT).await.expect("script");
+    session.run(script).await.expect("script");
     let df = session.last().expect("a dataframe").clone();
     let logical = format!("{}", df.logical_plan().display_indent());
     let physical = df.create_physical_plan().await.expect("physical plan");
@@ -32,7 +32,7 @@ async fn plans(engine: Engine) -> (String, String) {
 /// and a final phase on `threads`.
 #[tokio::test(flavor = "multi_thread")]
 async fn take_per_group_is_the_top_n_operator() {
-    let (logical, physical) = plans(Engine::Local).await;
+    let (logical, physical) = plans(Engine::Local, SCRIPT).await;
     assert!(
         logical.contains("TopNPerGroup: 2 rows by [k] presort [v DESC]"),
         "{logical}"
@@ -49,7 +49,7 @@ async fn take_per_group_is_the_top_n_operator() {
         "{physical}"
     );
 
-    let (_, physical) = plans(Engine::Threads).await;
+    let (_, physical) = plans(Engine::Threads, SCRIPT).await;
     let final_at = physical.find("TopNPerGroupExec: Final").expect(&physical);
     let repartition_at = physical
         .find("RepartitionExec: partitioning=Hash([k@0]")
@@ -63,4 +63,14 @@ async fn take_per_group_is_the_top_n_operator() {
         !physical.contains("SortExec") && !physical.contains("WindowAggExec"),
         "{physical}"
     );
+}
+
+/// Beyond 1000 rows per group, a sort is cheaper than the operator's
+/// sorted lists: the window plan.
+#[tokio::test(flavor = "multi_thread")]
+async fn take_many_rows_per_group_is_a_window() {
+    let script = SCRIPT.replace("TAKE 2 ROWS", "TAKE 1001 ROWS");
+    let (logical, _) = plans(Engine::Threads, &script).await;
+    assert!(!logical.contains("TopNPerGroup"), "{logical}");
+    assert!(logical.contains("row_number"), "{logical}");
 }

@@ -2,9 +2,9 @@
 //!
 //! Without keys: the first n rows after PRESORT (or in the input's order).
 //! With keys: the first n rows of every key group (NULL keys form a group),
-//! by fsql's top-n-per-group operator (`crate::topn`), or, for the rare
-//! column types it cannot order, as `row_number() OVER (PARTITION BY keys
-//! ORDER BY presort)` and a filter. Ties in the
+//! by fsql's top-n-per-group operator (`crate::topn`), or, for more than
+//! [`TOP_N_MAX`] rows or the rare column types it cannot order, as
+//! `row_number() OVER (PARTITION BY keys ORDER BY presort)` and a filter. Ties in the
 //! presort are broken by the remaining columns in ascending order, so every
 //! engine returns the same rows. PRESORT puts NULLs last unless NULLS FIRST.
 
@@ -24,6 +24,10 @@ use crate::session::Session;
 use crate::topn::{self, OrderKey, TopNNode, TopNSpec};
 
 const ROW_NUMBER: &str = "__fsql_row_number";
+
+/// The most rows per group the top-n operator keeps: it inserts into a
+/// sorted list per group, so beyond this a sort (the window plan) is cheaper.
+const TOP_N_MAX: usize = 1000;
 
 pub(crate) async fn take(s: &Session, t: &Take, span: Span) -> Result<DataFrame> {
     let df = s.input(t.input.as_ref(), span).await?;
@@ -52,7 +56,7 @@ pub(crate) async fn take(s: &Session, t: &Take, span: Span) -> Result<DataFrame>
     let mut skip = sorted.clone();
     skip.extend(keys.iter().cloned());
     let used: Vec<&str> = skip.iter().map(String::as_str).collect();
-    if TopNSpec::supports(df.schema().as_arrow(), &used) {
+    if n <= TOP_N_MAX && TopNSpec::supports(df.schema().as_arrow(), &used) {
         let mut order: Vec<OrderKey> = t
             .partition
             .presort
