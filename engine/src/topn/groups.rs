@@ -1,41 +1,41 @@
 //! The key groups of one partition's top-n accumulator ([`Groups`]), laid
-//! out so that a row that loses to its group's n-th kept row costs about
-//! one cache miss.
+//! out so that a row that loses to its group's n-th kept row touches little
+//! memory.
 
 use std::hash::{BuildHasherDefault, Hasher};
 
 use datafusion::common::HashMap;
 
 /// The key groups seen, laid out so that a row that loses to its group's
-/// n-th kept row costs about one cache miss: the hash table entry of its
-/// keys' hash holds the key bytes (when short) and the group's worst rank
-/// prefix. Hashes are computed a batch at a time; keys are always compared.
+/// n-th kept row costs few cache misses: the hash table entry of its keys'
+/// hash is small (24 bytes) and holds the key bytes when short, and the
+/// groups' worst rank prefixes are one dense array. Hashes are computed a
+/// batch at a time; keys are always compared.
 #[derive(Default)]
 pub(super) struct Groups {
-    /// Hash to the last group with that hash, with a copy of its details.
+    /// Hash to the last group with that hash.
     index: HashMap<u64, Head, BuildHasherDefault<Prehashed>>,
+    /// Per group, the first 8 bytes of its n-th kept rank, big-endian;
+    /// `u64::MAX` while the group has fewer than n rows.
+    worst: Vec<u64>,
     pub(super) info: Vec<GroupInfo>,
     key_data: Vec<u8>,
 }
 
 /// Bytes of key kept in the hash table entry.
-const INLINE_KEY: usize = 16;
+const INLINE_KEY: usize = 11;
+/// `Head::inline_len` of a key longer than [`INLINE_KEY`].
+const NOT_INLINE: u8 = u8::MAX;
 
 #[derive(Clone, Copy)]
 struct Head {
     group: u32,
-    /// The key's length when it fits in `key`.
-    inline_len: Option<u8>,
+    /// The key's length when it fits in `key`, else [`NOT_INLINE`].
+    inline_len: u8,
     key: [u8; INLINE_KEY],
-    /// The group's `worst`.
-    worst: u64,
 }
 
 pub(super) struct GroupInfo {
-    /// The first 8 bytes of the group's n-th kept rank, big-endian;
-    /// `u64::MAX` while the group has fewer than n rows.
-    worst: u64,
-    hash: u64,
     key_start: usize,
     key_len: u32,
     /// The previous group with the same hash (`u32::MAX`: none).
@@ -45,8 +45,8 @@ pub(super) struct GroupInfo {
 impl Head {
     fn matches(&self, key: &[u8], groups_key: impl FnOnce() -> bool) -> bool {
         match self.inline_len {
-            Some(n) => n as usize == key.len() && self.key[..n as usize] == *key,
-            None => key.len() > INLINE_KEY && groups_key(),
+            NOT_INLINE => key.len() > INLINE_KEY && groups_key(),
+            n => n as usize == key.len() && self.key[..n as usize] == *key,
         }
     }
 }
@@ -57,12 +57,12 @@ impl Groups {
     pub(super) fn find_or_insert(&mut self, hash: u64, key: &[u8]) -> (usize, u64) {
         if let Some(head) = self.index.get(&hash) {
             if head.matches(key, || self.key(head.group as usize) == key) {
-                return (head.group as usize, head.worst);
+                return (head.group as usize, self.worst[head.group as usize]);
             }
             let mut g = self.info[head.group as usize].same_hash;
             while g != u32::MAX {
                 if self.key(g as usize) == key {
-                    return (g as usize, self.info[g as usize].worst);
+                    return (g as usize, self.worst[g as usize]);
                 }
                 g = self.info[g as usize].same_hash;
             }
@@ -72,18 +72,16 @@ impl Groups {
         let same_hash = self.index.get(&hash).map_or(u32::MAX, |h| h.group);
         let mut head = Head {
             group: new,
-            inline_len: None,
+            inline_len: NOT_INLINE,
             key: [0; INLINE_KEY],
-            worst: u64::MAX,
         };
         if key.len() <= INLINE_KEY {
-            head.inline_len = Some(key.len() as u8);
+            head.inline_len = key.len() as u8;
             head.key[..key.len()].copy_from_slice(key);
         }
         self.index.insert(hash, head);
+        self.worst.push(u64::MAX);
         self.info.push(GroupInfo {
-            worst: u64::MAX,
-            hash,
             key_start: self.key_data.len(),
             key_len: key.len() as u32,
             same_hash,
@@ -93,13 +91,7 @@ impl Groups {
     }
 
     pub(super) fn set_worst(&mut self, g: usize, worst: u64) {
-        let info = &mut self.info[g];
-        info.worst = worst;
-        if let Some(head) = self.index.get_mut(&info.hash)
-            && head.group as usize == g
-        {
-            head.worst = worst;
-        }
+        self.worst[g] = worst;
     }
 
     pub(super) fn key(&self, g: usize) -> &[u8] {
