@@ -56,11 +56,11 @@ const HOST: &str = "127.0.0.1";
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Executors' poll interval while jobs may be running.
-pub const BUSY_PULSE: Duration = Duration::from_millis(4);
+const BUSY_PULSE: Duration = Duration::from_millis(4);
 /// How long after a job's submission the executors poll at [`BUSY_PULSE`].
 const BUSY_FOR: Duration = Duration::from_secs(30);
 /// Executors' poll interval when no job was submitted lately (Ballista's own).
-pub const IDLE_PULSE: Duration = Duration::from_millis(50);
+const IDLE_PULSE: Duration = Duration::from_millis(50);
 
 pub struct EmbeddedCluster {
     runtime: Option<tokio::runtime::Runtime>,

@@ -45,6 +45,8 @@ pub(crate) struct Accumulator {
     kept_rows: usize,
     batches: Vec<RecordBatch>,
     batch_rows: usize,
+    /// Memory of `batches`, as reserved from the pool.
+    batch_bytes: usize,
     /// Rows held in batches beyond twice the kept before compacting.
     slack: usize,
     reservation: MemoryReservation,
@@ -101,6 +103,7 @@ impl Accumulator {
             kept_rows: 0,
             batches: Vec::new(),
             batch_rows: 0,
+            batch_bytes: 0,
             slack: SLACK_ROWS,
             reservation,
         })
@@ -187,16 +190,12 @@ impl Accumulator {
         }
         if used {
             self.batch_rows += batch.num_rows();
+            self.batch_bytes += batch.get_array_memory_size();
             self.batches.push(batch);
             if self.batch_rows > 2 * self.kept_rows + self.slack {
                 self.compact()?;
             }
-            let bytes: usize = self
-                .batches
-                .iter()
-                .map(RecordBatch::get_array_memory_size)
-                .sum();
-            self.reservation.try_resize(bytes)?;
+            self.reservation.try_resize(self.batch_bytes)?;
         }
         Ok(())
     }
@@ -215,6 +214,7 @@ impl Accumulator {
             k.row = i as u32;
         }
         self.batch_rows = batch.num_rows();
+        self.batch_bytes = batch.get_array_memory_size();
         self.batches = vec![batch];
         Ok(())
     }
@@ -229,7 +229,7 @@ impl Accumulator {
 
     /// The kept rows, by group key then rank, in batches of `batch_size`.
     pub(crate) fn finish(self, batch_size: usize) -> Result<Vec<RecordBatch>> {
-        let mut order: Vec<(&[u8], usize)> = (0..self.groups.info.len())
+        let mut order: Vec<(&[u8], usize)> = (0..self.groups.len())
             .map(|g| (self.groups.key(g), g))
             .collect();
         order.sort_unstable();

@@ -18,7 +18,7 @@ pub(super) struct Groups {
     /// Per group, the first 8 bytes of its n-th kept rank, big-endian;
     /// `u64::MAX` while the group has fewer than n rows.
     worst: Vec<u64>,
-    pub(super) info: Vec<GroupInfo>,
+    info: Vec<GroupInfo>,
     key_data: Vec<u8>,
 }
 
@@ -35,7 +35,7 @@ struct Head {
     key: [u8; INLINE_KEY],
 }
 
-pub(super) struct GroupInfo {
+struct GroupInfo {
     key_start: usize,
     key_len: u32,
     /// The previous group with the same hash (`u32::MAX`: none).
@@ -92,6 +92,10 @@ impl Groups {
 
     pub(super) fn set_worst(&mut self, g: usize, worst: u64) {
         self.worst[g] = worst;
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.info.len()
     }
 
     pub(super) fn key(&self, g: usize) -> &[u8] {
