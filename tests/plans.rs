@@ -74,3 +74,82 @@ async fn take_many_rows_per_group_is_a_window() {
     assert!(!logical.contains("TopNPerGroup"), "{logical}");
     assert!(logical.contains("row_number"), "{logical}");
 }
+
+const SQL_TOP: &str = "
+t = SELECT value % 10 AS k, value AS v FROM range(0, 1000)
+SELECT k, v FROM (
+  SELECT k, v, row_number() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM t
+) s WHERE rn <= 2
+";
+
+async fn optimized(engine: Engine, script: &str) -> (String, String) {
+    let mut session = Session::open(
+        engine,
+        ClusterOptions::default(),
+        Box::new(CollectSink::default()),
+    )
+    .await
+    .expect("session");
+    session.run(script).await.expect("script");
+    let df = session.last().expect("a dataframe").clone();
+    let logical = df.clone().into_optimized_plan().expect("optimized plan");
+    let physical = df.create_physical_plan().await.expect("physical plan");
+    (
+        format!("{}", logical.display_indent()),
+        displayable(physical.as_ref()).indent(false).to_string(),
+    )
+}
+
+/// SQL's top-n-per-group (a row number per partition, filtered) runs the
+/// top-n operator under the window, so the window sorts n rows per group,
+/// not every row.
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_row_number_filter_uses_the_top_n_operator() {
+    for (filter, n) in [
+        ("rn <= 2", 2),
+        ("rn < 3", 2),
+        ("2 >= rn", 2),
+        ("rn = 1", 1),
+        ("v > 5 AND rn <= 3", 3),
+    ] {
+        let script = SQL_TOP.replace("rn <= 2", filter);
+        let (logical, physical) = optimized(Engine::Threads, &script).await;
+        let expected = format!("TopNPerGroup: {n} rows by [k] presort [v DESC]");
+        assert!(logical.contains(&expected), "{filter}: {logical}");
+        let window_at = physical.find("WindowAggExec").expect(&physical);
+        let final_at = physical.find("TopNPerGroupExec: Final").expect(&physical);
+        let partial_at = physical.find("TopNPerGroupExec: Partial").expect(&physical);
+        assert!(window_at < final_at && final_at < partial_at, "{physical}");
+    }
+    let (logical, _) = optimized(Engine::Local, SQL_TOP).await;
+    assert_eq!(logical.matches("TopNPerGroup").count(), 1, "{logical}");
+}
+
+/// Where the operator would give other rows (rank, other window functions
+/// over the same rows, lower bounds) or be slower (many rows), the window
+/// runs over every row.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_window_filters_keep_the_window_plan() {
+    let cases: [&[(&str, &str)]; 5] = [
+        &[("row_number()", "rank()")],
+        &[
+            (
+                "AS rn FROM",
+                "AS rn, sum(v) OVER (PARTITION BY k ORDER BY v DESC) AS s FROM",
+            ),
+            ("SELECT k, v FROM", "SELECT k, v, s FROM"),
+        ],
+        &[("rn <= 2", "rn >= 2")],
+        &[("rn <= 2", "rn <= 1001")],
+        &[("rn <= 2", "rn <= 2 OR v = 3")],
+    ];
+    for case in cases {
+        let mut script = SQL_TOP.to_string();
+        for (from, to) in case {
+            assert!(script.contains(from));
+            script = script.replace(from, to);
+        }
+        let (logical, _) = optimized(Engine::Threads, &script).await;
+        assert!(!logical.contains("TopNPerGroup"), "{case:?}: {logical}");
+    }
+}

@@ -87,6 +87,7 @@ pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
         .with_expr_planners(vec![Arc::new(TrueDivision)])
         .with_default_features()
         .with_query_planner(Arc::new(crate::planner::FsqlQueryPlanner))
+        .with_optimizer_rule(Arc::new(crate::topn::rewrite::RowNumberToTopN))
 }
 
 /// Builds `builder` and adds fsql's functions.

@@ -3,7 +3,7 @@
 //! Without keys: the first n rows after PRESORT (or in the input's order).
 //! With keys: the first n rows of every key group (NULL keys form a group),
 //! by fsql's top-n-per-group operator (`crate::topn`), or, for more than
-//! [`TOP_N_MAX`] rows or the rare column types it cannot order, as
+//! [`crate::topn::MAX_ROWS`] rows or the rare column types it cannot order, as
 //! `row_number() OVER (PARTITION BY keys ORDER BY presort)` and a filter. Ties in the
 //! presort are broken by the remaining columns in ascending order, so every
 //! engine returns the same rows. PRESORT puts NULLs last unless NULLS FIRST.
@@ -21,13 +21,9 @@ use fsql_sql::{Span, Take};
 use super::resolve_column;
 use crate::error::{AtSpan, Result};
 use crate::session::Session;
-use crate::topn::{self, OrderKey, TopNNode, TopNSpec};
+use crate::topn::{OrderKey, TopNNode, TopNSpec};
 
 const ROW_NUMBER: &str = "__fsql_row_number";
-
-/// The most rows per group the top-n operator keeps: it inserts into a
-/// sorted list per group, so beyond this a sort (the window plan) is cheaper.
-const TOP_N_MAX: usize = 1000;
 
 pub(crate) async fn take(s: &Session, t: &Take, span: Span) -> Result<DataFrame> {
     let df = s.input(t.input.as_ref(), span).await?;
@@ -53,39 +49,18 @@ pub(crate) async fn take(s: &Session, t: &Take, span: Span) -> Result<DataFrame>
         order.extend(tie_breakers(&df, &sorted));
         return df.sort(order).at(span)?.limit(0, Some(n)).at(span);
     }
-    let mut skip = sorted.clone();
-    skip.extend(keys.iter().cloned());
-    let used: Vec<&str> = skip.iter().map(String::as_str).collect();
-    if n <= TOP_N_MAX && TopNSpec::supports(df.schema().as_arrow(), &used) {
-        let mut order: Vec<OrderKey> = t
-            .partition
-            .presort
-            .iter()
-            .zip(&sorted)
-            .map(|(k, c)| OrderKey {
-                column: c.clone(),
-                descending: !k.ascending,
-                nulls_first,
-            })
-            .collect();
-        let presort = order.len();
-        order.extend(
-            df.schema()
-                .fields()
-                .iter()
-                .filter(|f| !skip.contains(f.name()) && topn::orderable(f.data_type()))
-                .map(|f| OrderKey {
-                    column: f.name().clone(),
-                    descending: false,
-                    nulls_first: true,
-                }),
-        );
-        let spec = TopNSpec {
-            n,
-            keys,
-            order,
-            presort,
-        };
+    let presort: Vec<OrderKey> = t
+        .partition
+        .presort
+        .iter()
+        .zip(&sorted)
+        .map(|(k, c)| OrderKey {
+            column: c.clone(),
+            descending: !k.ascending,
+            nulls_first,
+        })
+        .collect();
+    if let Some(spec) = TopNSpec::build(df.schema().as_arrow(), n, keys.clone(), presort) {
         let (state, input) = df.into_parts();
         let node = TopNNode {
             input,
@@ -96,6 +71,8 @@ pub(crate) async fn take(s: &Session, t: &Take, span: Span) -> Result<DataFrame>
         });
         return Ok(DataFrame::new(state, plan));
     }
+    let mut skip = sorted.clone();
+    skip.extend(keys.iter().cloned());
     order.extend(tie_breakers(&df, &skip));
     let columns: Vec<Expr> = df
         .schema()

@@ -12,10 +12,13 @@
 //! - `exec`: the physical node (one phase).
 //! - `accumulate`: a partition's best n rows per group.
 //! - `groups`: the key groups an accumulator has seen.
+//! - `rewrite`: the optimizer rule that puts the operator under SQL's
+//!   `row_number() OVER (PARTITION BY ..) ... WHERE rn <= n`.
 
 mod accumulate;
 pub(crate) mod exec;
 mod groups;
+pub(crate) mod rewrite;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -48,6 +51,10 @@ pub struct OrderKey {
     pub nulls_first: bool,
 }
 
+/// The most rows per group the operator keeps: it inserts into a sorted
+/// list per group, so beyond this a sort (the window plan) is cheaper.
+pub const MAX_ROWS: usize = 1000;
+
 /// Magic that starts an encoded top-n node in a Ballista plan.
 const MAGIC: &[u8] = b"FSQLTOPN\0";
 
@@ -65,6 +72,41 @@ impl TopNSpec {
             schema
                 .field_with_name(c)
                 .is_ok_and(|f| row_format(f.data_type()))
+        })
+    }
+
+    /// The spec for `n` rows per group of `keys` in `presort` order, ties
+    /// broken by every other orderable column (ascending, NULL smallest) so
+    /// that every engine keeps the same rows. None when `n` is over
+    /// [`MAX_ROWS`] or the operator cannot group or order these columns.
+    pub fn build(
+        schema: &Schema,
+        n: usize,
+        keys: Vec<String>,
+        mut order: Vec<OrderKey>,
+    ) -> Option<Self> {
+        let mut used: Vec<&str> = keys.iter().map(String::as_str).collect();
+        used.extend(order.iter().map(|o| o.column.as_str()));
+        if n > MAX_ROWS || keys.is_empty() || !Self::supports(schema, &used) {
+            return None;
+        }
+        let presort = order.len();
+        let breakers: Vec<OrderKey> = schema
+            .fields()
+            .iter()
+            .filter(|f| !used.contains(&f.name().as_str()) && orderable(f.data_type()))
+            .map(|f| OrderKey {
+                column: f.name().clone(),
+                descending: false,
+                nulls_first: true,
+            })
+            .collect();
+        order.extend(breakers);
+        Some(Self {
+            n,
+            keys,
+            order,
+            presort,
         })
     }
 
