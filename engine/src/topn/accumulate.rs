@@ -20,10 +20,13 @@ use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::execution::memory_pool::MemoryReservation;
 
 use super::TopNSpec;
-use super::groups::{Groups, prefix};
+use super::groups::{Groups, prefetch, prefix};
 
-/// A kept row: its rank bytes (PRESORT then tie breakers) and where it is.
+/// A kept row: its rank bytes (PRESORT then tie breakers), their
+/// [`prefix`] (compared first, so the bytes are rarely read), and where
+/// the row is.
 struct Kept {
+    prefix: u64,
     rank: Box<[u8]>,
     batch: u32,
     row: u32,
@@ -40,6 +43,9 @@ pub(crate) struct Accumulator {
     groups: Groups,
     random: RandomState,
     hashes: Vec<u64>,
+    /// The current batch's group per row, and the rows that may be kept.
+    gids: Vec<u32>,
+    candidates: Vec<u32>,
     /// Per group, its kept rows, best first.
     kept: Vec<Vec<Kept>>,
     kept_rows: usize,
@@ -51,6 +57,9 @@ pub(crate) struct Accumulator {
     slack: usize,
     reservation: MemoryReservation,
 }
+
+/// How many rows ahead a pass asks for the memory a row will need.
+const AHEAD: usize = 16;
 
 /// Default `slack`: about 32 batches of dropped rows.
 const SLACK_ROWS: usize = 1 << 18;
@@ -99,6 +108,8 @@ impl Accumulator {
             groups: Groups::default(),
             random: RandomState::with_seed(0),
             hashes: Vec::new(),
+            gids: Vec::new(),
+            candidates: Vec::new(),
             kept: Vec::new(),
             kept_rows: 0,
             batches: Vec::new(),
@@ -109,37 +120,75 @@ impl Accumulator {
         })
     }
 
+    /// Takes a batch's rows in three passes, each a tight loop so that the
+    /// cache misses of its rows overlap: every row's group; the rows whose
+    /// rank prefix does not lose to their group's n-th kept row (as it was
+    /// before this batch: it only gets better, so a row dropped here would
+    /// be dropped later too); then those few rows, one by one.
     pub(crate) fn push(&mut self, batch: RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 || self.n == 0 {
             return Ok(());
         }
+        let rows = batch.num_rows();
         let columns = |idx: &[usize]| -> Vec<ArrayRef> {
             idx.iter().map(|&i| Arc::clone(batch.column(i))).collect()
         };
         let key_columns = columns(&self.keys.0);
         let keys = self.keys.1.convert_columns(&key_columns)?;
         self.hashes.clear();
-        self.hashes.resize(batch.num_rows(), 0);
+        self.hashes.resize(rows, 0);
         create_hashes(&key_columns, &self.random, &mut self.hashes)?;
+        self.gids.clear();
+        for (r, &hash) in self.hashes.iter().enumerate() {
+            if let Some(&ahead) = self.hashes.get(r + AHEAD) {
+                self.groups.prefetch(ahead);
+            }
+            let g = self.groups.find_or_insert(hash, keys.row(r).data());
+            self.gids.push(g);
+        }
+        self.kept.resize_with(self.groups.len(), Vec::new);
         // No PRESORT: every row ranks equal until the tie breakers.
         let presort = if self.presort.0.is_empty() {
             None
         } else {
             Some(self.presort.1.convert_columns(&columns(&self.presort.0))?)
         };
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        match &presort {
+            None => candidates.extend(0..rows as u32),
+            Some(p) => {
+                for (r, &g) in self.gids.iter().enumerate() {
+                    if let Some(&ahead) = self.gids.get(r + AHEAD) {
+                        self.groups.prefetch_worst(ahead);
+                    }
+                    if prefix(p.row(r).data()) <= self.groups.worst(g) {
+                        candidates.push(r as u32);
+                    }
+                }
+            }
+        }
         let mut full: Option<Rows> = None;
         let b = self.batches.len() as u32;
         let mut used = false;
-        for r in 0..batch.num_rows() {
-            let (g, worst) = self
-                .groups
-                .find_or_insert(self.hashes[r], keys.row(r).data());
-            if g == self.kept.len() {
-                self.kept.push(Vec::with_capacity(self.n.min(8)));
+        for (i, &r) in candidates.iter().enumerate() {
+            // A group's kept rows are two loads away (the list, then its
+            // rows): ask for the list 8 candidates ahead, its rows 4 ahead.
+            if let Some(&ahead) = candidates.get(i + 8) {
+                prefetch(
+                    self.kept
+                        .as_ptr()
+                        .wrapping_add(self.gids[ahead as usize] as usize),
+                );
             }
+            if let Some(&ahead) = candidates.get(i + 4) {
+                prefetch(self.kept[self.gids[ahead as usize] as usize].as_ptr());
+            }
+            let r = r as usize;
+            let g = self.gids[r] as usize;
             let p = presort.as_ref().map_or(&[][..], |rows| rows.row(r).data());
-            // Most rows lose to the n-th kept row on its first bytes.
-            if prefix(p) > worst {
+            let p_prefix = prefix(p);
+            if p_prefix > self.groups.worst(g as u32) {
                 continue;
             }
             let kept = &self.kept[g];
@@ -148,8 +197,13 @@ impl Accumulator {
                 // A kept rank starts with its PRESORT bytes, and the row
                 // format is prefix-free: comparing p with as many bytes of
                 // the worst kept rank compares the PRESORT columns.
-                let worst = &kept[self.n - 1].rank;
-                match p.cmp(&worst[..p.len().min(worst.len())]) {
+                let worst = &kept[self.n - 1];
+                let order = match p_prefix.cmp(&worst.prefix) {
+                    // Exact when p has 8 bytes or more (see `prefix`).
+                    o @ (Ordering::Less | Ordering::Greater) if p.len() >= 8 => o,
+                    _ => p.cmp(&worst.rank[..p.len().min(worst.rank.len())]),
+                };
+                match order {
                     Ordering::Greater => continue,
                     Ordering::Equal if self.full.is_none() => continue,
                     _ => {}
@@ -164,30 +218,36 @@ impl Accumulator {
                     full.as_ref().expect("just set").row(r).data()
                 }
             };
+            let rank_prefix = prefix(rank);
             let kept = &mut self.kept[g];
-            if full_group && rank >= kept[self.n - 1].rank.as_ref() {
+            if full_group && !before(rank_prefix, rank, &kept[self.n - 1]) {
                 continue;
             }
-            let at = kept.partition_point(|k| k.rank.as_ref() <= rank);
+            let at = kept.partition_point(|k| !before(rank_prefix, rank, k));
             if full_group {
                 kept.pop();
             } else {
+                if kept.capacity() == 0 {
+                    kept.reserve_exact(self.n.min(8));
+                }
                 self.kept_rows += 1;
             }
             kept.insert(
                 at,
                 Kept {
+                    prefix: rank_prefix,
                     rank: rank.into(),
                     batch: b,
                     row: r as u32,
                 },
             );
             if kept.len() == self.n {
-                let worst = prefix(&kept[self.n - 1].rank);
+                let worst = kept[self.n - 1].prefix;
                 self.groups.set_worst(g, worst);
             }
             used = true;
         }
+        self.candidates = candidates;
         if used {
             self.batch_rows += batch.num_rows();
             self.batch_bytes += batch.get_array_memory_size();
@@ -244,6 +304,16 @@ impl Accumulator {
             .collect::<Result<Vec<_>>>()?;
         self.reservation.free();
         Ok(out)
+    }
+}
+
+/// Whether a row of rank `rank` (with `prefix(rank)` = `rank_prefix`) comes
+/// strictly before the kept row `k`. Prefixes that differ order the ranks.
+fn before(rank_prefix: u64, rank: &[u8], k: &Kept) -> bool {
+    match rank_prefix.cmp(&k.prefix) {
+        Ordering::Less => true,
+        Ordering::Greater => false,
+        Ordering::Equal => rank < k.rank.as_ref(),
     }
 }
 

@@ -2,92 +2,171 @@
 //! out so that a row that loses to its group's n-th kept row touches little
 //! memory.
 
-use std::hash::{BuildHasherDefault, Hasher};
-
-use datafusion::common::HashMap;
-
 /// The key groups seen, laid out so that a row that loses to its group's
-/// n-th kept row costs few cache misses: the hash table entry of its keys'
-/// hash is small (24 bytes) and holds the key bytes when short, and the
-/// groups' worst rank prefixes are one dense array. Hashes are computed a
-/// batch at a time; keys are always compared.
-#[derive(Default)]
+/// n-th kept row costs few cache misses: an open-addressing table of
+/// 24-byte slots (hash, group, and the key bytes when short: one cache
+/// line per lookup, prefetched a few rows ahead), and the groups' worst
+/// rank prefixes in one dense array. Hashes are computed a batch at a time;
+/// keys are always compared.
 pub(super) struct Groups {
-    /// Hash to the last group with that hash.
-    index: HashMap<u64, Head, BuildHasherDefault<Prehashed>>,
+    /// Linear probing over a power-of-two table, at most half full.
+    slots: Vec<Slot>,
+    /// log2 of `slots.len()`.
+    bits: u32,
     /// Per group, the first 8 bytes of its n-th kept rank, big-endian;
     /// `u64::MAX` while the group has fewer than n rows.
     worst: Vec<u64>,
-    info: Vec<GroupInfo>,
+    /// Per group, where its key is in `key_data`.
+    info: Vec<(usize, u32)>,
     key_data: Vec<u8>,
 }
 
-/// Bytes of key kept in the hash table entry.
+/// Bytes of key kept in the table's slot.
 const INLINE_KEY: usize = 11;
-/// `Head::inline_len` of a key longer than [`INLINE_KEY`].
+/// `Slot::inline_len` of a key longer than [`INLINE_KEY`].
 const NOT_INLINE: u8 = u8::MAX;
+/// `Slot::group` of an empty slot.
+const EMPTY: u32 = u32::MAX;
+/// Slots of a new table.
+const INITIAL_BITS: u32 = 10;
 
 #[derive(Clone, Copy)]
-struct Head {
+struct Slot {
+    hash: u64,
     group: u32,
     /// The key's length when it fits in `key`, else [`NOT_INLINE`].
     inline_len: u8,
+    /// The key zero-padded ([`pad`]) when it fits.
     key: [u8; INLINE_KEY],
 }
 
-struct GroupInfo {
-    key_start: usize,
-    key_len: u32,
-    /// The previous group with the same hash (`u32::MAX`: none).
-    same_hash: u32,
+const EMPTY_SLOT: Slot = Slot {
+    hash: 0,
+    group: EMPTY,
+    inline_len: 0,
+    key: [0; INLINE_KEY],
+};
+
+/// `key` (at most [`INLINE_KEY`] bytes) zero-padded, copied with a few
+/// fixed-size moves instead of a call to `memcpy`.
+fn pad(key: &[u8]) -> [u8; INLINE_KEY] {
+    let mut a = [0u8; INLINE_KEY];
+    let n = key.len();
+    if n >= 8 {
+        a[..8].copy_from_slice(&key[..8]);
+        a[n - 4..n].copy_from_slice(&key[n - 4..n]);
+    } else if n >= 4 {
+        a[..4].copy_from_slice(&key[..4]);
+        a[n - 4..n].copy_from_slice(&key[n - 4..n]);
+    } else if n > 0 {
+        a[0] = key[0];
+        a[n / 2] = key[n / 2];
+        a[n - 1] = key[n - 1];
+    }
+    a
 }
 
-impl Head {
-    fn matches(&self, key: &[u8], groups_key: impl FnOnce() -> bool) -> bool {
-        match self.inline_len {
-            NOT_INLINE => key.len() > INLINE_KEY && groups_key(),
-            n => n as usize == key.len() && self.key[..n as usize] == *key,
+/// Asks the CPU to start loading `p`'s cache line (a hint: no effect on
+/// results, and none on other architectures).
+#[inline(always)]
+pub(super) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+impl Default for Groups {
+    fn default() -> Self {
+        Self {
+            slots: vec![EMPTY_SLOT; 1 << INITIAL_BITS],
+            bits: INITIAL_BITS,
+            worst: Vec::new(),
+            info: Vec::new(),
+            key_data: Vec::new(),
         }
     }
 }
 
 impl Groups {
-    /// The group of `key` and its worst rank prefix; a new group is
-    /// numbered `info.len()` before it.
-    pub(super) fn find_or_insert(&mut self, hash: u64, key: &[u8]) -> (usize, u64) {
-        if let Some(head) = self.index.get(&hash) {
-            if head.matches(key, || self.key(head.group as usize) == key) {
-                return (head.group as usize, self.worst[head.group as usize]);
+    /// The slot where the search for `hash` starts: the top bits of a
+    /// multiplicative mix, so hashes that share their low bits (a
+    /// partition's rows after a repartition by hash) still spread.
+    fn home(&self, hash: u64) -> usize {
+        (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    }
+
+    /// Starts loading the slot where `hash`'s search starts.
+    pub(super) fn prefetch(&self, hash: u64) {
+        prefetch(self.slots.as_ptr().wrapping_add(self.home(hash)));
+    }
+
+    /// Starts loading group `g`'s worst rank prefix.
+    pub(super) fn prefetch_worst(&self, g: u32) {
+        prefetch(self.worst.as_ptr().wrapping_add(g as usize));
+    }
+
+    /// The group of `key`; a new group is numbered `len()` before it.
+    pub(super) fn find_or_insert(&mut self, hash: u64, key: &[u8]) -> u32 {
+        let inline = key.len() <= INLINE_KEY;
+        let padded = if inline { pad(key) } else { [0; INLINE_KEY] };
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        loop {
+            let slot = &self.slots[i];
+            if slot.group == EMPTY {
+                break;
             }
-            let mut g = self.info[head.group as usize].same_hash;
-            while g != u32::MAX {
-                if self.key(g as usize) == key {
-                    return (g as usize, self.worst[g as usize]);
+            if slot.hash == hash {
+                let same = match slot.inline_len {
+                    NOT_INLINE => !inline && self.key(slot.group as usize) == key,
+                    n => n as usize == key.len() && slot.key == padded,
+                };
+                if same {
+                    return slot.group;
                 }
-                g = self.info[g as usize].same_hash;
             }
+            i = (i + 1) & mask;
         }
-        // Not found: the new group heads its hash's chain.
-        let new = self.info.len() as u32;
-        let same_hash = self.index.get(&hash).map_or(u32::MAX, |h| h.group);
-        let mut head = Head {
-            group: new,
-            inline_len: NOT_INLINE,
-            key: [0; INLINE_KEY],
+        let group = self.info.len() as u32;
+        self.slots[i] = Slot {
+            hash,
+            group,
+            inline_len: if inline { key.len() as u8 } else { NOT_INLINE },
+            key: padded,
         };
-        if key.len() <= INLINE_KEY {
-            head.inline_len = key.len() as u8;
-            head.key[..key.len()].copy_from_slice(key);
-        }
-        self.index.insert(hash, head);
         self.worst.push(u64::MAX);
-        self.info.push(GroupInfo {
-            key_start: self.key_data.len(),
-            key_len: key.len() as u32,
-            same_hash,
-        });
+        self.info.push((self.key_data.len(), key.len() as u32));
         self.key_data.extend_from_slice(key);
-        (new as usize, u64::MAX)
+        if self.info.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        group
+    }
+
+    /// Doubles the table (slots hold their hashes: no key is read).
+    fn grow(&mut self) {
+        self.bits += 1;
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; 1 << self.bits]);
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|s| s.group != EMPTY) {
+            let mut i = self.home(slot.hash);
+            while self.slots[i].group != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+        }
+    }
+
+    /// The first 8 bytes of group `g`'s n-th kept rank ([`prefix`]);
+    /// `u64::MAX` while it has fewer than n rows.
+    pub(super) fn worst(&self, g: u32) -> u64 {
+        self.worst[g as usize]
     }
 
     pub(super) fn set_worst(&mut self, g: usize, worst: u64) {
@@ -99,34 +178,25 @@ impl Groups {
     }
 
     pub(super) fn key(&self, g: usize) -> &[u8] {
-        let info = &self.info[g];
-        &self.key_data[info.key_start..info.key_start + info.key_len as usize]
+        let (start, len) = self.info[g];
+        &self.key_data[start..start + len as usize]
     }
 }
 
 /// The first 8 bytes of `bytes` as a big-endian number, zero-padded: if
 /// `prefix(a) > prefix(b)` then `a > b` (as byte strings).
+///
+/// With 8 bytes or more in `a` and `b`, different prefixes also order any
+/// prefix of `a` against any prefix of `b` that is 8 bytes or longer.
 pub(super) fn prefix(bytes: &[u8]) -> u64 {
+    if let Some(b) = bytes.first_chunk::<8>() {
+        return u64::from_be_bytes(*b);
+    }
     let mut b = [0u8; 8];
-    let n = bytes.len().min(8);
-    b[..n].copy_from_slice(&bytes[..n]);
+    for (d, s) in b.iter_mut().zip(bytes) {
+        *d = *s;
+    }
     u64::from_be_bytes(b)
-}
-
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _bytes: &[u8]) {
-        unreachable!("only u64 keys")
-    }
-    fn write_u64(&mut self, h: u64) {
-        self.0 = h;
-    }
 }
 
 #[cfg(test)]
@@ -142,18 +212,64 @@ mod tests {
         // Every key under one hash: the chain must tell them apart.
         let keys: [&[u8]; 5] = [b"a", b"b", &long_a, &long_b, b""];
         for (i, k) in keys.iter().enumerate() {
-            assert_eq!(g.find_or_insert(42, k), (i, u64::MAX));
+            assert_eq!(g.find_or_insert(42, k), i as u32);
+            assert_eq!(g.worst(i as u32), u64::MAX);
         }
         for (i, k) in keys.iter().enumerate() {
-            assert_eq!(g.find_or_insert(42, k).0, i);
+            assert_eq!(g.find_or_insert(42, k), i as u32);
             assert_eq!(g.key(i), *k);
         }
-        // A worst rank is seen through the head entry and through the chain.
         g.set_worst(4, 10);
-        g.set_worst(0, 20);
-        assert_eq!(g.find_or_insert(42, b""), (4, 10));
-        assert_eq!(g.find_or_insert(42, b"a"), (0, 20));
-        assert_eq!(g.find_or_insert(7, b"a"), (5, u64::MAX));
+        let empty = g.find_or_insert(42, b"");
+        assert_eq!((empty, g.worst(empty)), (4, 10));
+        assert_eq!(g.find_or_insert(7, b"a"), 5);
+        assert_eq!(g.worst(5), u64::MAX);
+    }
+
+    #[test]
+    fn inline_keys_of_every_length_stay_apart() {
+        // Keys of 0..=12 bytes that differ in one byte, under one hash and
+        // under their own: padding must not make two of them equal.
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=12usize {
+            keys.push(vec![1; len]);
+            for at in 0..len {
+                let mut k = vec![1; len];
+                k[at] = 2;
+                keys.push(k);
+            }
+        }
+        for hash in [|_: usize| 9u64, |i: usize| i as u64] {
+            let mut g = Groups::default();
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(g.find_or_insert(hash(i), k), i as u32, "{k:?}");
+            }
+            for (i, k) in keys.iter().enumerate() {
+                assert_eq!(g.find_or_insert(hash(i), k), i as u32, "{k:?}");
+                assert_eq!(g.key(i), &k[..]);
+            }
+        }
+        for k in keys.iter().filter(|k| k.len() <= INLINE_KEY) {
+            let padded = pad(k);
+            assert_eq!(padded[..k.len()], k[..]);
+            assert!(padded[k.len()..].iter().all(|&b| b == 0));
+        }
+    }
+
+    #[test]
+    fn the_table_grows_and_keeps_every_group() {
+        let mut g = Groups::default();
+        let keys: Vec<[u8; 4]> = (0..20_000u32).map(|i| i.to_be_bytes()).collect();
+        // Hashes with equal low bits, and every 7th one shared.
+        let hash = |i: usize| ((i / 7) as u64) << 24;
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(g.find_or_insert(hash(i), k), i as u32);
+        }
+        for (i, k) in keys.iter().enumerate().rev() {
+            assert_eq!(g.find_or_insert(hash(i), k), i as u32);
+        }
+        assert_eq!(g.len(), keys.len());
+        assert!(g.slots.len() >= 2 * keys.len());
     }
 
     #[test]
