@@ -18,16 +18,17 @@ use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::Result;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::execution::memory_pool::MemoryReservation;
+use smallvec::SmallVec;
 
 use super::TopNSpec;
 use super::groups::{Groups, prefetch, prefix};
 
-/// A kept row: its rank bytes (PRESORT then tie breakers), their
-/// [`prefix`] (compared first, so the bytes are rarely read), and where
-/// the row is.
+/// A kept row: its rank bytes (PRESORT then tie breakers; short ones in
+/// place, not on the heap), their [`prefix`] (compared first, so the bytes
+/// are rarely read), and where the row is.
 struct Kept {
     prefix: u64,
-    rank: Box<[u8]>,
+    rank: SmallVec<[u8; 16]>,
     batch: u32,
     row: u32,
 }
@@ -236,7 +237,7 @@ impl Accumulator {
                 at,
                 Kept {
                     prefix: rank_prefix,
-                    rank: rank.into(),
+                    rank: SmallVec::from_slice(rank),
                     batch: b,
                     row: r as u32,
                 },
