@@ -142,6 +142,9 @@ pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
     let starts_with_insert = tokens
         .get(start)
         .is_some_and(|t| is_word(&t.token, "INSERT"));
+    // `SET a = 1` then `SET b = 2`: SET is no statement word (UPDATE .. SET
+    // continues), but it does start the statement after a SET.
+    let starts_with_set = tokens.get(start).is_some_and(|t| is_word(&t.token, "SET"));
     // `WITH a AS (...) SELECT`: the first SELECT after the CTEs is the body.
     let mut awaiting_with_body = tokens.get(start).is_some_and(|t| is_word(&t.token, "WITH"));
     let mut depth: i64 = 0;
@@ -160,6 +163,9 @@ pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
             continue;
         }
         if depth == 0 && i > start && ends_clause(&tokens[i - 1].token) {
+            if starts_with_set && is_word(t, "SET") {
+                return i;
+            }
             let next = tokens.get(i + 1).map(|t| &t.token);
             if starts_statement(
                 t,
@@ -292,5 +298,19 @@ mod tests {
             squash("WITH a AS (SELECT 1) SELECT * FROM a")
         );
         assert_eq!(first_statement("SELECT 1; SELECT 2"), squash("SELECT 1"));
+    }
+
+    #[test]
+    fn a_set_ends_at_the_next_set() {
+        assert_eq!(
+            first_statement("SET a.b = true\nSET a.c = 0"),
+            squash("SET a.b = true")
+        );
+        assert_eq!(
+            first_statement("SET a.b = 'x' SET a.c = 0"),
+            squash("SET a.b = 'x'")
+        );
+        let q = "UPDATE t SET a = 1 WHERE b = 2";
+        assert_eq!(first_statement(q), squash(q));
     }
 }

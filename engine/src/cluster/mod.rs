@@ -88,10 +88,23 @@ pub(crate) fn config(partitions: usize) -> SessionConfig {
         // key fails. The static planner with the rules runs both correctly;
         // the golden files hold both cases.
         .set_bool("ballista.planner.adaptive.enabled", false)
-        // Joins stay sort-merge (Ballista's default). Hash joins were 1.6x
-        // faster on TPC-H SF1, but they gave wrong results: a global COUNT(*)
-        // over an IN-subquery join returned one row per partition.
-        .set_bool("datafusion.optimizer.prefer_hash_join", false)
+        // Hash joins, always planned partitioned by DataFusion; Ballista
+        // then broadcasts the small build sides of the join types where that
+        // is safe (`ballista.optimizer.broadcast_join_threshold_bytes`).
+        // DataFusion's own single-partition thresholds are 0 because Ballista
+        // 55 turns the CollectLeft joins they choose for semi, anti, left and
+        // full joins back into partitioned ones without replanning what is
+        // above them: a global COUNT(*) over an IN-subquery join then
+        // counted once per partition.
+        .set_bool("datafusion.optimizer.prefer_hash_join", true)
+        .set_usize(
+            "datafusion.optimizer.hash_join_single_partition_threshold",
+            0,
+        )
+        .set_usize(
+            "datafusion.optimizer.hash_join_single_partition_threshold_rows",
+            0,
+        )
         .with_ballista_logical_extension_codec(Arc::new(codec::FsqlLogicalCodec::default()))
         .with_ballista_physical_extension_codec(Arc::new(codec::FsqlPhysicalCodec::default()))
 }
