@@ -1,6 +1,7 @@
 //! The plans fsql chooses for itself, where a golden file cannot tell: the
 //! rows would be the same with a slower plan.
 
+use datafusion::dataframe::DataFrame;
 use datafusion::physical_plan::displayable;
 use fsql_engine::{ClusterOptions, CollectSink, Engine, Session};
 
@@ -9,7 +10,8 @@ t = SELECT value % 10 AS k, value AS v FROM range(0, 1000)
 TAKE 2 ROWS FROM t PREPARTITION BY k PRESORT v DESC
 ";
 
-async fn plans(engine: Engine, script: &str) -> (String, String) {
+/// The last dataframe of `script` run on `engine`.
+async fn last_frame(engine: Engine, script: &str) -> DataFrame {
     let mut session = Session::open(
         engine,
         ClusterOptions::default(),
@@ -18,7 +20,11 @@ async fn plans(engine: Engine, script: &str) -> (String, String) {
     .await
     .expect("session");
     session.run(script).await.expect("script");
-    let df = session.last().expect("a dataframe").clone();
+    session.last().expect("a dataframe").clone()
+}
+
+async fn plans(engine: Engine, script: &str) -> (String, String) {
+    let df = last_frame(engine, script).await;
     let logical = format!("{}", df.logical_plan().display_indent());
     let physical = df.create_physical_plan().await.expect("physical plan");
     (
@@ -83,15 +89,7 @@ SELECT k, v FROM (
 ";
 
 async fn optimized(engine: Engine, script: &str) -> (String, String) {
-    let mut session = Session::open(
-        engine,
-        ClusterOptions::default(),
-        Box::new(CollectSink::default()),
-    )
-    .await
-    .expect("session");
-    session.run(script).await.expect("script");
-    let df = session.last().expect("a dataframe").clone();
+    let df = last_frame(engine, script).await;
     let logical = df.clone().into_optimized_plan().expect("optimized plan");
     let physical = df.create_physical_plan().await.expect("physical plan");
     (
