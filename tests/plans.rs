@@ -3,7 +3,7 @@
 
 use datafusion::dataframe::DataFrame;
 use datafusion::physical_plan::displayable;
-use fsql_engine::{ClusterOptions, CollectSink, Engine, Session};
+use fsql_engine::{Engine, Session};
 
 const SCRIPT: &str = "
 t = SELECT value % 10 AS k, value AS v FROM range(0, 1000)
@@ -12,13 +12,7 @@ TAKE 2 ROWS FROM t PREPARTITION BY k PRESORT v DESC
 
 /// The last dataframe of `script` run on `engine`.
 async fn last_frame(engine: Engine, script: &str) -> DataFrame {
-    let mut session = Session::open(
-        engine,
-        ClusterOptions::default(),
-        Box::new(CollectSink::default()),
-    )
-    .await
-    .expect("session");
+    let mut session = Session::new(engine).await.expect("session");
     session.run(script).await.expect("script");
     session.last().expect("a dataframe").clone()
 }

@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use fsql_engine::{ClusterOptions, CollectSink, Engine, Session};
+use fsql_engine::{Engine, Session};
 
 struct Args {
     setup: String,
@@ -113,13 +113,7 @@ fn main() {
 }
 
 async fn run_engine(engine: Engine, args: &Args) {
-    let mut session = Session::open(
-        engine,
-        ClusterOptions::default(),
-        Box::new(CollectSink::default()),
-    )
-    .await
-    .expect("session");
+    let mut session = Session::new(engine).await.expect("session");
     // `--set key=value`: a DataFusion/Ballista setting for every session.
     for set in &args.sets {
         let (k, v) = set.split_once('=').expect("--set key=value");
