@@ -145,3 +145,44 @@ async fn other_window_filters_keep_the_window_plan() {
         assert!(!logical.contains("TopNPerGroup"), "{case:?}: {logical}");
     }
 }
+
+/// The distributed plan of the last statement of `script` (an EXPLAIN),
+/// as the cluster's scheduler cut it into stages.
+async fn distributed_plan(script: &str) -> String {
+    // The session owns the embedded cluster: it must outlive the collect.
+    let mut session = Session::new(Engine::Cluster).await.expect("session");
+    session.run(script).await.expect("script");
+    let frame = session.last().expect("a dataframe").clone();
+    let batches = frame.collect().await.expect("explain");
+    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .expect("format")
+        .to_string()
+}
+
+const JOIN_SIDES: &str = "
+small = SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS t(k, name)
+big = SELECT value AS k, value * 2 AS v FROM range(0, 100000)
+";
+
+/// On the cluster a small inner-join side is broadcast and the big side is
+/// joined in the stage that reads it: neither side is shuffled by the join
+/// key. A left join that must keep the small side's unmatched rows cannot
+/// broadcast it and shuffles both sides instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_broadcasts_small_join_sides_without_shuffles() {
+    let inner = format!(
+        "{JOIN_SIDES}EXPLAIN SELECT name, SUM(v) AS s FROM big JOIN small ON big.k = small.k GROUP BY name"
+    );
+    let plan = distributed_plan(&inner).await;
+    assert!(plan.contains("HashJoinExec: mode=CollectLeft"), "{plan}");
+    assert!(plan.contains("broadcast=true"), "{plan}");
+    assert!(!plan.contains("Hash([k@"), "{plan}");
+
+    let left = format!(
+        "{JOIN_SIDES}EXPLAIN SELECT name, COUNT(v) AS n FROM small LEFT JOIN big ON big.k = small.k GROUP BY name"
+    );
+    let plan = distributed_plan(&left).await;
+    assert!(plan.contains("HashJoinExec: mode=Partitioned"), "{plan}");
+    assert!(!plan.contains("broadcast=true"), "{plan}");
+    assert!(plan.contains("Hash([k@"), "{plan}");
+}

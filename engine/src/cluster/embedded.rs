@@ -247,7 +247,7 @@ async fn start_executor(
             .add_service(flight)
             .serve_with_incoming(incoming),
     );
-    let executor = Arc::new(Executor::with_default_execution_engine(
+    let executor = Arc::new(Executor::new(
         metadata,
         &path,
         runtime_producer,
@@ -255,6 +255,7 @@ async fn start_executor(
         Arc::new(state.into()),
         Arc::new(LoggingMetricsCollector::default()),
         slots,
+        super::executor_engine(),
     ));
     tokio::spawn(poll_loop(
         scheduler,

@@ -8,8 +8,11 @@
 //! fsql DataFusion state ([`crate::engine::state`]), so fsql's functions and
 //! settings are known wherever a plan is planned, decoded or executed.
 
+mod broadcast;
 mod codec;
+mod compact;
 mod embedded;
+mod pool;
 mod process;
 mod rules;
 
@@ -18,8 +21,12 @@ use std::time::Duration;
 
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_executor::execution_engine::{DefaultExecutionEngine, ExecutionEngine};
 use datafusion::execution::SessionState;
 use datafusion::execution::context::SessionContext;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::join_selection::JoinSelection;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionConfig;
 
 pub use embedded::EmbeddedCluster;
@@ -88,11 +95,12 @@ pub(crate) fn config(partitions: usize) -> SessionConfig {
         // key fails. The static planner with the rules runs both correctly;
         // the golden files hold both cases.
         .set_bool("ballista.planner.adaptive.enabled", false)
-        // Hash joins, always planned partitioned by DataFusion; Ballista
-        // then broadcasts the small build sides of the join types where that
-        // is safe (`ballista.optimizer.broadcast_join_threshold_bytes`).
-        // DataFusion's own single-partition thresholds are 0 because Ballista
-        // 55 turns the CollectLeft joins they choose for semi, anti, left and
+        // Hash joins. DataFusion's own single-partition thresholds are 0, so
+        // its join selection plans every join partitioned; fsql's
+        // `broadcast::PlanBroadcastJoins` then makes Ballista's broadcast
+        // choice (`ballista.optimizer.broadcast_join_threshold_bytes`) before
+        // exchanges are placed. With DataFusion's thresholds, Ballista 55
+        // turned the CollectLeft joins they choose for semi, anti, left and
         // full joins back into partitioned ones without replanning what is
         // above them: a global COUNT(*) over an IN-subquery join then
         // counted once per partition.
@@ -191,9 +199,30 @@ pub(crate) fn server_state(config: SessionConfig) -> SessionState {
 fn state(config: SessionConfig) -> SessionState {
     engine::build(
         engine::state_builder(config)
+            .with_physical_optimizer_rules(physical_rules())
             .with_physical_optimizer_rule(Arc::new(rules::KeepMemoryLimits))
             .with_physical_optimizer_rule(Arc::new(rules::SortWindowPartitions)),
     )
+}
+
+/// DataFusion's physical rules with [`broadcast::PlanBroadcastJoins`] right
+/// after its join selection, before any exchange is placed.
+fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules = PhysicalOptimizer::new().rules;
+    let at = rules
+        .iter()
+        .position(|r| r.name() == JoinSelection::new().name())
+        .map_or(0, |i| i + 1);
+    rules.insert(at, Arc::new(broadcast::PlanBroadcastJoins));
+    rules
+}
+
+/// How every fsql executor, embedded or a process, runs its tasks:
+/// Ballista's engine with pooled shuffle connections ([`pool`]), with view
+/// columns compacted before pass-through shuffle writes ([`compact`]).
+fn executor_engine() -> Arc<dyn ExecutionEngine> {
+    let pooled = DefaultExecutionEngine::with_client_pool(Arc::new(pool::ClientPool::default()));
+    Arc::new(compact::CompactingEngine::new(Arc::new(pooled)))
 }
 
 /// The shared default for sessions created on a server without a client

@@ -133,6 +133,7 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
         override_config_producer: Some(Arc::new(server_config)),
         override_logical_codec: Some(Arc::new(FsqlLogicalCodec::default())),
         override_physical_codec: Some(Arc::new(FsqlPhysicalCodec::default())),
+        override_execution_engine: Some(super::executor_engine()),
         ..ExecutorProcessConfig::default()
     };
     ready(bind);
