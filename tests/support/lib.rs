@@ -148,12 +148,15 @@ fn describe(e: &fsql_engine::Error) -> String {
     }
 }
 
-#[async_trait::async_trait]
-impl AsyncDB for FsqlDb {
-    type Error = DbError;
-    type ColumnType = DefaultColumnType;
+/// How long one record of a golden file may run. A task that panics on a
+/// cluster executor can leave its job waiting forever; past this the record
+/// fails instead of hanging the whole run.
+const RECORD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
-    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DbError> {
+impl FsqlDb {
+    /// One record: a statement (or script) and, when it produced one, its
+    /// result's rows.
+    async fn run_record(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DbError> {
         let script = fsql_sql::parse(sql).map_err(|e| DbError(describe(&e.into())))?;
         self.printed.0.lock().expect("sink lock").clear();
         self.session
@@ -193,6 +196,22 @@ impl AsyncDB for FsqlDb {
             .await
             .map_err(|e| DbError(e.strip_backtrace()))?;
         Ok(rows(&types, &batches))
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncDB for FsqlDb {
+    type Error = DbError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DbError> {
+        match tokio::time::timeout(RECORD_TIMEOUT, self.run_record(sql)).await {
+            Ok(result) => result,
+            Err(_) => Err(DbError(format!(
+                "no result after {} s (a hang?)",
+                RECORD_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     async fn shutdown(&mut self) {}
