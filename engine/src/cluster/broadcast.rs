@@ -24,9 +24,9 @@ use std::sync::Arc;
 use ballista_core::config::BallistaConfig;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::JoinType;
-use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Result, Statistics};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::StatisticsArgs;
@@ -57,24 +57,12 @@ impl PhysicalOptimizerRule for PlanBroadcastJoins {
             if join.null_aware {
                 return Ok(Transformed::no(node));
             }
-            let new = match choose(join, threshold)? {
-                Choice::Broadcast if *join.partition_mode() == PartitionMode::CollectLeft => {
-                    return Ok(Transformed::no(node));
-                }
-                Choice::Broadcast => Arc::new(
-                    join.builder()
-                        .with_partition_mode(PartitionMode::CollectLeft)
-                        .build()?,
-                ),
+            let new = match choose(join, threshold) {
                 Choice::SwapAndBroadcast => join.swap_inputs(PartitionMode::CollectLeft)?,
-                Choice::Partitioned if *join.partition_mode() == PartitionMode::Partitioned => {
+                Choice::Keep(mode) if mode == *join.partition_mode() => {
                     return Ok(Transformed::no(node));
                 }
-                Choice::Partitioned => Arc::new(
-                    join.builder()
-                        .with_partition_mode(PartitionMode::Partitioned)
-                        .build()?,
-                ),
+                Choice::Keep(mode) => Arc::new(join.builder().with_partition_mode(mode).build()?),
             };
             Ok(Transformed::yes(new))
         })
@@ -92,37 +80,48 @@ impl PhysicalOptimizerRule for PlanBroadcastJoins {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Choice {
-    /// Broadcast the left (build) side as it is.
-    Broadcast,
+    /// Keep the inputs where they are, in this mode: `CollectLeft`
+    /// broadcasts the left (build) side, `Partitioned` hash-partitions both.
+    Keep(PartitionMode),
     /// Swap the inputs, then broadcast the new left side.
     SwapAndBroadcast,
-    /// Hash-partition both sides by the join keys.
-    Partitioned,
 }
 
 /// Ballista's choice for a partitioned join, applied to every join: the
 /// smaller of the sides under the threshold is the build side, and only if
 /// the join type lets each probe task join against a copy of it.
-fn choose(join: &HashJoinExec, threshold: usize) -> Result<Choice> {
+fn choose(join: &HashJoinExec, threshold: usize) -> Choice {
+    let partitioned = Choice::Keep(PartitionMode::Partitioned);
     if threshold == 0 {
-        return Ok(Choice::Partitioned);
+        return partitioned;
     }
     let (left, right) = (join.left(), join.right());
-    let left_under = under_threshold(&**left, threshold) == Some(true);
-    let right_under = under_threshold(&**right, threshold) == Some(true);
-    let swap = match (left_under, right_under) {
-        (false, false) => return Ok(Choice::Partitioned),
-        (true, true) => left_is_bigger(&**left, &**right)?,
+    // Each side's statistics once; a side without them is not broadcast.
+    let args = StatisticsArgs::new();
+    let left_stats = StatisticsContext::new().compute(&**left, &args).ok();
+    let right_stats = StatisticsContext::new().compute(&**right, &args).ok();
+    let under = |stats: &Option<Arc<Statistics>>, plan: &Arc<dyn ExecutionPlan>| {
+        stats
+            .as_deref()
+            .and_then(|s| under_threshold(s, plan, threshold))
+            == Some(true)
+    };
+    let swap = match (under(&left_stats, left), under(&right_stats, right)) {
+        (false, false) => return partitioned,
+        (true, true) => match (left_stats.as_deref(), right_stats.as_deref()) {
+            (Some(l), Some(r)) => bigger(l, r),
+            _ => false,
+        },
         (_, right_under) => right_under,
     };
     let join_type = *join.join_type();
-    Ok(if !swap && broadcast_safe(join_type) {
-        Choice::Broadcast
+    if !swap && broadcast_safe(join_type) {
+        Choice::Keep(PartitionMode::CollectLeft)
     } else if swap && join_type.supports_swap() && broadcast_safe(join_type.swap()) {
         Choice::SwapAndBroadcast
     } else {
-        Choice::Partitioned
-    })
+        partitioned
+    }
 }
 
 /// Join types whose output comes from the probe side only, so each probe
@@ -141,10 +140,11 @@ fn broadcast_safe(join_type: JoinType) -> bool {
 /// Whether `plan`'s output is known to be under `threshold` bytes: Ballista's
 /// own test (byte statistics, else rows times an estimated row width), so
 /// both planners agree on every join.
-fn under_threshold(plan: &dyn ExecutionPlan, threshold: usize) -> Option<bool> {
-    let stats = StatisticsContext::new()
-        .compute(plan, &StatisticsArgs::new())
-        .ok()?;
+fn under_threshold(
+    stats: &Statistics,
+    plan: &Arc<dyn ExecutionPlan>,
+    threshold: usize,
+) -> Option<bool> {
     if let Some(bytes) = stats.total_byte_size.get_value()
         && *bytes != 0
     {
@@ -173,17 +173,12 @@ fn under_threshold(plan: &dyn ExecutionPlan, threshold: usize) -> Option<bool> {
 
 /// Ballista's (and DataFusion's) size comparison: bytes when both sides
 /// know them, else rows.
-fn left_is_bigger(left: &dyn ExecutionPlan, right: &dyn ExecutionPlan) -> Result<bool> {
-    let args = StatisticsArgs::new();
-    let l = StatisticsContext::new().compute(left, &args)?;
-    let r = StatisticsContext::new().compute(right, &args)?;
-    Ok(
-        match (l.total_byte_size.get_value(), r.total_byte_size.get_value()) {
+fn bigger(l: &Statistics, r: &Statistics) -> bool {
+    match (l.total_byte_size.get_value(), r.total_byte_size.get_value()) {
+        (Some(l), Some(r)) => l > r,
+        _ => match (l.num_rows.get_value(), r.num_rows.get_value()) {
             (Some(l), Some(r)) => l > r,
-            _ => match (l.num_rows.get_value(), r.num_rows.get_value()) {
-                (Some(l), Some(r)) => l > r,
-                _ => false,
-            },
+            _ => false,
         },
-    )
+    }
 }
