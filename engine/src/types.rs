@@ -11,6 +11,7 @@
 //! | bytes | Binary |
 //! | date | Date32 |
 //! | datetime | Timestamp(µs, no time zone) |
+//! | timestamp(unit[,tz]) | Timestamp(unit, tz) |
 //! | [t] | List(t) |
 //! | {a:t,...} | Struct |
 
@@ -37,6 +38,9 @@ pub fn to_arrow(t: &TypeName) -> DataType {
         TypeName::Bytes => DataType::Binary,
         TypeName::Date => DataType::Date32,
         TypeName::Datetime => DataType::Timestamp(TimeUnit::Microsecond, None),
+        TypeName::Timestamp(unit, tz) => {
+            DataType::Timestamp(time_unit(*unit), tz.as_deref().map(Into::into))
+        }
         TypeName::List(inner) => DataType::new_list(to_arrow(inner), true),
         TypeName::Struct(fields) => DataType::Struct(Fields::from(
             fields
@@ -44,6 +48,15 @@ pub fn to_arrow(t: &TypeName) -> DataType {
                 .map(|f| Field::new(f.name.value.clone(), to_arrow(&f.ty), true))
                 .collect::<Vec<_>>(),
         )),
+    }
+}
+
+fn time_unit(u: fsql_sql::TimeUnit) -> TimeUnit {
+    match u {
+        fsql_sql::TimeUnit::Second => TimeUnit::Second,
+        fsql_sql::TimeUnit::Millisecond => TimeUnit::Millisecond,
+        fsql_sql::TimeUnit::Microsecond => TimeUnit::Microsecond,
+        fsql_sql::TimeUnit::Nanosecond => TimeUnit::Nanosecond,
     }
 }
 
@@ -76,7 +89,19 @@ pub fn fugue_name(t: &DataType) -> String {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "str".into(),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "bytes".into(),
         DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Timestamp(..) => "datetime".into(),
+        DataType::Timestamp(TimeUnit::Microsecond, None) => "datetime".into(),
+        DataType::Timestamp(unit, tz) => {
+            let unit = match unit {
+                TimeUnit::Second => "s",
+                TimeUnit::Millisecond => "ms",
+                TimeUnit::Microsecond => "us",
+                TimeUnit::Nanosecond => "ns",
+            };
+            match tz {
+                Some(tz) => format!("timestamp({unit},{tz})"),
+                None => format!("timestamp({unit})"),
+            }
+        }
         DataType::List(f) | DataType::LargeList(f) => format!("[{}]", fugue_name(f.data_type())),
         DataType::Struct(fields) => format!(
             "{{{}}}",

@@ -275,9 +275,43 @@ pub enum TypeName {
     Str,
     Bytes,
     Date,
+    /// `datetime`: microseconds, no time zone (fugue's default timestamp).
     Datetime,
+    /// `timestamp(unit[,tz])` (triad's form): any unit, a zone name or
+    /// offset (`UTC`, `+05:30`, `America/New_York`).
+    Timestamp(TimeUnit, Option<String>),
     List(Box<TypeName>),
     Struct(Vec<Field>),
+}
+
+/// The unit of a `timestamp(unit)` type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Second,
+    Millisecond,
+    Microsecond,
+    Nanosecond,
+}
+
+impl TimeUnit {
+    pub fn from_name(name: &str) -> Option<TimeUnit> {
+        Some(match name.to_lowercase().as_str() {
+            "s" => TimeUnit::Second,
+            "ms" => TimeUnit::Millisecond,
+            "us" => TimeUnit::Microsecond,
+            "ns" => TimeUnit::Nanosecond,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Second => "s",
+            TimeUnit::Millisecond => "ms",
+            TimeUnit::Microsecond => "us",
+            TimeUnit::Nanosecond => "ns",
+        }
+    }
 }
 
 /// `name:type`

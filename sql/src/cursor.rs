@@ -8,19 +8,51 @@ use crate::ast::{Location, Span};
 use crate::error::ParseError;
 
 /// Tokenizes a whole script. Unterminated strings and similar lexical errors
-/// are reported at their location.
+/// are reported at their location. CREATE's inline data is scanned as JSON
+/// (`data_tokens`); everything else by SQL's tokenizer.
 pub(crate) fn tokenize(text: &str) -> Result<Vec<TokenWithSpan>, ParseError> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for data in crate::data_tokens::find(text) {
+        sql_tokens(text, at, data.start, &mut out)?;
+        out.extend(data.tokens);
+        at = data.end;
+    }
+    sql_tokens(text, at, text.len(), &mut out)?;
+    Ok(out)
+}
+
+/// SQL's tokens of `text[from..to]`, with spans in the whole text.
+fn sql_tokens(
+    text: &str,
+    from: usize,
+    to: usize,
+    out: &mut Vec<TokenWithSpan>,
+) -> Result<(), ParseError> {
+    let base = end_location(&text[..from]);
+    let shift = |l: Location| {
+        if l.line == 1 {
+            Location::new(base.line, base.column + l.column - 1)
+        } else {
+            Location::new(base.line + l.line - 1, l.column)
+        }
+    };
     let dialect = GenericDialect {};
-    let tokens = Tokenizer::new(&dialect, text)
+    let tokens = Tokenizer::new(&dialect, &text[from..to])
         .tokenize_with_location()
         .map_err(|e| {
-            let loc = e.location;
+            let loc = shift(e.location);
             ParseError::new(e.message, Span::new(loc, loc))
         })?;
-    Ok(tokens
-        .into_iter()
-        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-        .collect())
+    out.extend(
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+            .map(|t| {
+                TokenWithSpan::new(t.token, Span::new(shift(t.span.start), shift(t.span.end)))
+            }),
+    );
+    Ok(())
 }
 
 pub(crate) struct Cursor {

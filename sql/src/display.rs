@@ -19,6 +19,51 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// A value of CREATE's data, which is read as JSON: strings with JSON's
+/// escapes.
+fn data_value(f: &mut Formatter<'_>, v: &Literal) -> fmt::Result {
+    match v {
+        Literal::String(s) => {
+            f.write_char('"')?;
+            for c in s.chars() {
+                match c {
+                    '"' => f.write_str("\\\"")?,
+                    '\\' => f.write_str("\\\\")?,
+                    '\n' => f.write_str("\\n")?,
+                    '\r' => f.write_str("\\r")?,
+                    '\t' => f.write_str("\\t")?,
+                    c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
+                    c => f.write_char(c)?,
+                }
+            }
+            f.write_char('"')
+        }
+        Literal::List(items) => {
+            f.write_char('[')?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_char(',')?;
+                }
+                data_value(f, item)?;
+            }
+            f.write_char(']')
+        }
+        Literal::Object(items) => {
+            f.write_char('{')?;
+            for (i, (k, item)) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_char(',')?;
+                }
+                data_value(f, &Literal::String(k.clone()))?;
+                f.write_char(':')?;
+                data_value(f, item)?;
+            }
+            f.write_char('}')
+        }
+        other => write!(f, "{other}"),
+    }
+}
+
 impl Display for Script {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for step in &self.steps {
@@ -130,6 +175,8 @@ impl Display for TypeName {
             TypeName::Bytes => f.write_str("bytes"),
             TypeName::Date => f.write_str("date"),
             TypeName::Datetime => f.write_str("datetime"),
+            TypeName::Timestamp(unit, None) => write!(f, "timestamp({})", unit.name()),
+            TypeName::Timestamp(unit, Some(tz)) => write!(f, "timestamp({},{tz})", unit.name()),
             TypeName::List(t) => write!(f, "[{t}]"),
             TypeName::Struct(fields) => {
                 f.write_char('{')?;
@@ -297,7 +344,7 @@ impl Display for Statement {
                     if i > 0 {
                         f.write_char(',')?;
                     }
-                    write!(f, "{}", Literal::List(row.clone()))?;
+                    data_value(f, &Literal::List(row.clone()))?;
                 }
                 write!(f, "] SCHEMA {}", c.schema)
             }

@@ -10,6 +10,7 @@
 
 pub mod ast;
 mod cursor;
+mod data_tokens;
 mod display;
 mod error;
 mod extent;

@@ -225,6 +225,32 @@ fn errors_point_at_the_place() {
 }
 
 #[test]
+fn create_data_takes_json_escapes() {
+    let text =
+        r#"CREATE [[1, "say \"hi\"\n\u00e9"], [2, 'it\'s'], [3, "a\\b"]] SCHEMA a:int, s:str"#;
+    let strings = |step: Step| -> Vec<String> {
+        let Statement::CreateData(c) = step.statement else {
+            panic!("not CREATE data");
+        };
+        c.rows
+            .into_iter()
+            .map(|r| match &r[1] {
+                Literal::String(s) => s.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let want = vec!["say \"hi\"\né", "it's", "a\\b"];
+    assert_eq!(strings(one(text)), want);
+    // Printed again, the data reads back the same.
+    let printed = parse(text).unwrap().to_string();
+    assert_eq!(strings(one(printed.trim_end_matches(";\n"))), want);
+    // What follows the data keeps its place for errors.
+    let (_, line, column) = err("CREATE [[\"a\\\"b\"]] SCHEMA s:str LOAD 42");
+    assert_eq!((line, column), (1, 37));
+}
+
+#[test]
 fn display_round_trips() {
     for text in [
         "a = CREATE [[1,\"x\"],[2,null],[3,'it''s']] SCHEMA id:int,name:str",
@@ -278,6 +304,10 @@ fn fugue_statements_read_nested_statements() {
     };
     assert_eq!(t.input.as_ref().unwrap().value, st.nested[1].name);
     round_trip("PRINT FROM (TAKE 1 ROW FROM t), u");
+    round_trip(r#"CREATE [[1, "say \"hi\" \\ \n é"], [2, 'it''s']] SCHEMA a:int, s:str"#);
+    round_trip(
+        "LOAD 'x.csv' COLUMNS a:timestamp(ns), b:timestamp(us,UTC), c:timestamp(ms, +05:30)",
+    );
     round_trip("SAVE (SAMPLE 2 ROWS SEED 1 FROM t) OVERWRITE 'p.parquet'");
     let (msg, _, _) = err("TAKE 1 ROW FROM (PRINT t)");
     assert!(msg.contains("must produce a dataframe"), "{msg}");

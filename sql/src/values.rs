@@ -3,7 +3,7 @@
 
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use crate::ast::{Field, Literal, Name, Options, Schema, TypeName};
+use crate::ast::{Field, Literal, Name, Options, Schema, TimeUnit, TypeName};
 use crate::cursor::describe;
 use crate::error::ParseError;
 use crate::parser::Parser;
@@ -73,10 +73,14 @@ impl Parser {
                     self.cur.next();
                     return self.decimal_args();
                 }
+                if lower == "timestamp" && matches!(self.cur.peek_at(1).token, Token::LParen) {
+                    self.cur.next();
+                    return self.timestamp_args();
+                }
                 let ty = simple_type(&lower).ok_or_else(|| {
                     ParseError::new(
                         format!(
-                            "unknown type '{}'; expected one of bool, byte, short, int, long, ubyte, ushort, uint, ulong, float, double, decimal(p,s), str, bytes, date, datetime, [type], {{name:type}}",
+                            "unknown type '{}'; expected one of bool, byte, short, int, long, ubyte, ushort, uint, ulong, float, double, decimal(p,s), str, bytes, date, datetime, timestamp(unit,tz), [type], {{name:type}}",
                             w.value
                         ),
                         t.span,
@@ -111,6 +115,39 @@ impl Parser {
             ));
         }
         Ok(TypeName::Decimal(p as u8, s as i8))
+    }
+
+    /// `(unit[, tz])` after `timestamp`; the zone is taken as written
+    /// (`UTC`, `+05:30`, `America/New_York`, or quoted).
+    fn timestamp_args(&mut self) -> Result<TypeName, ParseError> {
+        self.cur
+            .expect_token(&Token::LParen, "'(' after timestamp")?;
+        let at = self.cur.peek().clone();
+        let unit = match &at.token {
+            Token::Word(w) => TimeUnit::from_name(&w.value),
+            _ => None,
+        }
+        .ok_or_else(|| ParseError::new("expected a time unit: s, ms, us or ns", at.span))?;
+        self.cur.next();
+        let mut tz = None;
+        if self.cur.eat_token(&Token::Comma) {
+            let start = self.cur.peek().span;
+            let mut text = String::new();
+            while !matches!(self.cur.peek().token, Token::RParen | Token::EOF) {
+                match &self.cur.next().token {
+                    Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => text.push_str(s),
+                    Token::Word(w) => text.push_str(&w.value),
+                    other => text.push_str(&other.to_string()),
+                }
+            }
+            if text.is_empty() {
+                return Err(ParseError::new("expected a time zone after ','", start));
+            }
+            tz = Some(text);
+        }
+        self.cur
+            .expect_token(&Token::RParen, "')' after timestamp(unit, tz)")?;
+        Ok(TypeName::Timestamp(unit, tz))
     }
 
     /// A JSON-like literal: null, true, false, numbers, strings, `[..]`, `{k:v}`.
