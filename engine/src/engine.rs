@@ -12,7 +12,11 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::SessionConfig;
 
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
+
 use crate::division::TrueDivision;
+use crate::float_stats::InexactFloatStats;
 use crate::udf;
 
 /// Where statements run.
@@ -88,6 +92,16 @@ pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
         .with_default_features()
         .with_query_planner(Arc::new(crate::planner::FsqlQueryPlanner))
         .with_optimizer_rule(Arc::new(crate::topn::rewrite::RowNumberToTopN))
+        .with_physical_optimizer_rules(physical_rules())
+}
+
+/// DataFusion's physical rules, after [`InexactFloatStats`] (which must
+/// run before any rule that trusts statistics).
+pub(crate) fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
+        vec![Arc::new(InexactFloatStats)];
+    rules.extend(PhysicalOptimizer::new().rules);
+    rules
 }
 
 /// Builds `builder` and adds fsql's functions.

@@ -8,6 +8,7 @@ mod division;
 pub mod engine;
 pub mod error;
 mod files;
+mod float_stats;
 mod lower;
 pub mod ml;
 pub mod output;

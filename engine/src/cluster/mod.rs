@@ -26,7 +26,6 @@ use datafusion::execution::SessionState;
 use datafusion::execution::context::SessionContext;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_optimizer::join_selection::JoinSelection;
-use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionConfig;
 
 pub use embedded::EmbeddedCluster;
@@ -205,10 +204,10 @@ fn state(config: SessionConfig) -> SessionState {
     )
 }
 
-/// DataFusion's physical rules with [`broadcast::PlanBroadcastJoins`] right
-/// after its join selection, before any exchange is placed.
+/// fsql's physical rules with [`broadcast::PlanBroadcastJoins`] right
+/// after DataFusion's join selection, before any exchange is placed.
 fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
-    let mut rules = PhysicalOptimizer::new().rules;
+    let mut rules = engine::physical_rules();
     let at = rules
         .iter()
         .position(|r| r.name() == JoinSelection::new().name())
