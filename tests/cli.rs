@@ -41,6 +41,31 @@ fn csv_output_is_clean() {
     assert!(stderr.contains("people"), "{stderr}");
 }
 
+/// `--format csv` writes what SAVE writes to a CSV file with a header:
+/// one convention (docs/semantics.md), timestamps with a space, NULL empty.
+#[test]
+fn csv_output_is_what_save_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.csv");
+    let script = format!(
+        "CREATE [[1,\"a,b\",\"2024-03-01\",\"2024-03-01 10:00:00\",\"2024-03-01 10:00:00.25+00:00\"],[2,null,null,null,null]] SCHEMA id:int,s:str,d:str,ts:str,tz:str\n\
+         ALTER COLUMNS d:date, ts:datetime, tz:timestamp(us,UTC)\n\
+         SAVE OVERWRITE CSV '{}' (header=true)\n\
+         PRINT",
+        file.display()
+    );
+    let out = fsql()
+        .args(["--format", "csv", "-c", &script])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(
+        stdout,
+        "id,s,d,ts,tz\n1,\"a,b\",2024-03-01,2024-03-01 10:00:00,2024-03-01 10:00:00.250+00:00\n2,,,,\n"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout);
+}
+
 #[test]
 fn json_output() {
     fsql()

@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use fsql_engine::{ClusterOptions, Engine};
+use fsql_tests::roundtrip::{fingerprint, run_matrix};
 use fsql_tests::{Target, golden_files, run_golden};
 
 const FSQL: &str = env!("CARGO_BIN_EXE_fsql");
@@ -265,6 +266,43 @@ fn golden_files_run_on_a_scheduler_and_two_executor_processes() {
         "golden files failed on the cluster:\n{}",
         failures.join("\n")
     );
+    cluster.stop();
+}
+
+/// The SAVE → LOAD type matrix (`fsql_tests::roundtrip`) on executor
+/// processes: every type survives every format and layout, and the files
+/// they write hold what the `local` engine writes for the same input.
+#[test]
+fn every_type_survives_save_and_load_on_executor_processes() {
+    let _one = serial();
+    let cluster = Cluster::start(20);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let transformer = Path::new(FSQL).with_file_name("fsql-test-transformer");
+    let mut failures = Vec::new();
+    let mut written = Vec::new();
+    let local = Target {
+        engine: Engine::Local,
+        cluster: ClusterOptions::default(),
+    };
+    for (name, target) in [("local", local), ("processes", cluster.target())] {
+        let out = dir.path().join(name);
+        std::fs::create_dir_all(&out).unwrap();
+        failures.extend(rt.block_on(run_matrix(&target, &out, &transformer)));
+        written.push(fingerprint(&out));
+    }
+    drop(rt);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(written[0].len(), written[1].len());
+    for (name, content) in &written[0] {
+        assert!(
+            written[1].get(name) == Some(content),
+            "{name}: the executor processes wrote other content than local"
+        );
+    }
     cluster.stop();
 }
 

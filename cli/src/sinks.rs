@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use comfy_table::presets::{ASCII_MARKDOWN, UTF8_FULL_CONDENSED};
 use comfy_table::{Cell, ContentArrangement, Table};
-use datafusion::arrow::csv::WriterBuilder as CsvWriterBuilder;
 use datafusion::arrow::json::{ArrayWriter, WriterBuilder as JsonWriterBuilder};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use fsql_engine::types::fugue_name;
+use fsql_engine::write::CsvSpec;
 use fsql_engine::{Printed, Session, Sink};
 use indicatif::ProgressBar;
 
@@ -163,10 +163,13 @@ impl Sink for CsvSink {
         if let Some(t) = &p.title {
             eprintln!("{t}");
         }
-        let mut writer = CsvWriterBuilder::new()
-            .with_header(true)
-            .with_delimiter(self.delimiter)
-            .build(&mut *out);
+        // The same convention as SAVE's CSV files (docs/semantics.md).
+        let spec = CsvSpec {
+            header: true,
+            delimiter: self.delimiter,
+            ..CsvSpec::default()
+        };
+        let mut writer = spec.writer().build(&mut *out);
         if p.batches.is_empty() {
             drop(writer);
             let names: Vec<&str> = p

@@ -20,6 +20,7 @@ mod topn;
 mod transform;
 pub mod types;
 mod udf;
+pub mod write;
 
 pub use cluster::ClusterOptions;
 pub use engine::Engine;

@@ -38,8 +38,14 @@ pub(crate) fn all() -> Vec<Arc<ScalarUDF>> {
 /// `column` cast to `t`; a value that does not cast is an error naming the
 /// column, the value and `origin` (the statement and its place).
 pub(crate) fn checked_cast(column: &str, t: &DataType, origin: &str) -> Expr {
+    checked(try_cast(ident(column), t.clone()), column, t, origin)
+}
+
+/// `converted` (`column` turned into `t`, NULL where it could not be);
+/// a value that did not convert is an error as in [`checked_cast`].
+pub(crate) fn checked(converted: Expr, column: &str, t: &DataType, origin: &str) -> Expr {
     ScalarUDF::from(CheckedCast::new()).call(vec![
-        try_cast(ident(column), t.clone()),
+        converted,
         ident(column),
         lit(column),
         lit(fugue_name(t)),

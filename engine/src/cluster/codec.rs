@@ -15,6 +15,10 @@
 //! TAKE per group: the top-n node (logical and both physical phases) as
 //! its spec (`topn`).
 //!
+//! SAVE to CSV or JSON: fsql's own file format (logical) and sink
+//! (physical) as their write spec (`write`), because DataFusion's codecs
+//! lose CSV writer options on the way.
+//!
 //! PREDICT: its function carries a model, which a function name alone
 //! cannot; both codecs (logical for the scheduler, physical for the
 //! executors) ship the model's bytes with the function.
@@ -49,6 +53,7 @@ use crate::topn::{TopNNode, TopNSpec};
 use crate::transform::exec::TransformExec;
 use crate::transform::node::{TransformNode, ZipNode};
 use crate::transform::spec::TransformSpec;
+use crate::write::{WriteFormatFactory, WriteSink, WriteSpec};
 use datafusion_proto::protobuf::PhysicalPlanNode;
 
 /// First byte of an encoded table: which codec wrote the rest.
@@ -165,6 +170,10 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
         buf: &[u8],
         ctx: &TaskContext,
     ) -> Result<Arc<dyn FileFormatFactory>> {
+        if let Some(decoded) = WriteSpec::decode(buf) {
+            let (spec, _) = decoded?;
+            return Ok(Arc::new(WriteFormatFactory { spec }));
+        }
         self.inner.try_decode_file_format(buf, ctx)
     }
 
@@ -173,12 +182,15 @@ impl LogicalExtensionCodec for FsqlLogicalCodec {
         buf: &mut Vec<u8>,
         node: Arc<dyn FileFormatFactory>,
     ) -> Result<()> {
+        if let Some(f) = node.downcast_ref::<WriteFormatFactory>() {
+            return f.spec.encode(buf);
+        }
         self.inner.try_encode_file_format(buf, node)
     }
 }
 
-/// fsql's physical extension codec: Ballista's, plus TRANSFORM, TAKE per group and the
-/// PREDICT function.
+/// fsql's physical extension codec: Ballista's, plus TRANSFORM, TAKE per
+/// group, SAVE's CSV and JSON sinks and the PREDICT function.
 #[derive(Debug, Default)]
 pub struct FsqlPhysicalCodec {
     inner: BallistaPhysicalExtensionCodec,
@@ -205,6 +217,9 @@ impl PhysicalExtensionCodec for FsqlPhysicalCodec {
             let exec = TopNExec::try_new(Arc::clone(input), Arc::new(spec), phase)?;
             return Ok(Arc::new(exec));
         }
+        if let Some(exec) = WriteSink::decode_exec(buf, inputs) {
+            return exec;
+        }
         self.inner.try_decode(buf, inputs, ctx, proto)
     }
 
@@ -219,6 +234,9 @@ impl PhysicalExtensionCodec for FsqlPhysicalCodec {
         }
         if let Some(t) = node.downcast_ref::<TopNExec>() {
             return t.spec().encode(t.phase(), buf);
+        }
+        if let Some(done) = WriteSink::encode_exec(node.as_ref(), buf) {
+            return done;
         }
         self.inner.try_encode(node, buf, proto)
     }

@@ -5,6 +5,7 @@
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::dataframe::DataFrame;
+use datafusion::functions::expr_fn::decode;
 use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
 use fsql_sql::{Columns, FileFormat, Literal, Load, Name, Options, Span};
@@ -38,31 +39,121 @@ pub(crate) async fn load(s: &Session, l: &Load, span: Span) -> Result<DataFrame>
             )
         })?;
     let opts = ReadOptions::parse(format, &l.options)?;
-    let typed = match &l.columns {
+    let declared_schema = match &l.columns {
         Some(Columns::Schema(schema)) => Some(schema_to_arrow(schema)),
         _ => None,
     };
     let df = match format {
         FileFormat::Csv => {
-            read_csv(&s.ctx, &l.path, &source, &opts, typed.as_deref(), span).await?
+            read_csv(
+                &s.ctx,
+                &l.path,
+                &source,
+                &opts,
+                declared_schema.as_deref(),
+                span,
+            )
+            .await?
         }
-        _ => read(&s.ctx, &l.path, format, &source, &opts, None, span).await?,
+        FileFormat::Json => match &l.columns {
+            Some(Columns::Schema(schema)) => {
+                // JSON values are read straight into the declared types (a
+                // big integer or a decimal through an inferred double would
+                // lose digits; binary comes back from its hex).
+                let declared: Vec<(String, DataType)> = schema
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.value.clone(), crate::types::to_arrow(&f.ty)))
+                    .collect();
+                let file =
+                    json_file_schema(s, &l.path, &source, &opts, schema, &declared, span).await?;
+                read_with_schema(&s.ctx, &l.path, format, &source, &opts, &file, span).await?
+            }
+            _ => read(&s.ctx, &l.path, format, &source, &opts, None, span).await?,
+        },
+        FileFormat::Parquet => read(&s.ctx, &l.path, format, &source, &opts, None, span).await?,
     };
     let df = decode_partitions(df, &source, span)?;
     match &l.columns {
         None => Ok(df),
         Some(Columns::Names(names)) => select_columns(df, names, span),
         Some(Columns::Schema(schema)) => {
-            let mut exprs = Vec::new();
+            let mut columns = Vec::new();
             for f in &schema.fields {
                 let col = resolve_column(df.schema(), &f.name)?;
-                let t = crate::types::to_arrow(&f.ty);
-                let origin = format!("LOAD at {}:{}", span.start.line, span.start.column);
-                exprs.push(crate::udf::checked_cast(&col, &t, &origin).alias(&f.name.value));
+                columns.push((col, crate::types::to_arrow(&f.ty), f.name.value.clone()));
             }
-            df.select(exprs).at(span)
+            let origin = format!("LOAD at {}:{}", span.start.line, span.start.column);
+            typed(df, format, &columns, &origin, span)
         }
     }
+}
+
+/// `df`'s `columns` (name in `df`, type, name to give it) converted to
+/// their types, in that order. A value that does not convert is an error
+/// naming `origin`.
+pub(crate) fn typed(
+    df: DataFrame,
+    format: FileFormat,
+    columns: &[(String, DataType, String)],
+    origin: &str,
+    span: Span,
+) -> Result<DataFrame> {
+    let exprs: Vec<Expr> = columns
+        .iter()
+        .map(|(col, t, alias)| converted(&df, format, col, t, origin).alias(alias))
+        .collect();
+    df.select(exprs).at(span)
+}
+
+/// Column `col` of `df` converted to `t` (see [`typed`]). Text read from
+/// CSV becomes binary from its hex, the form fsql writes binary in.
+pub(crate) fn converted(
+    df: &DataFrame,
+    format: FileFormat,
+    col: &str,
+    t: &DataType,
+    origin: &str,
+) -> Expr {
+    let text = df
+        .schema()
+        .field_with_unqualified_name(col)
+        .is_ok_and(|c| c.data_type() == &DataType::Utf8);
+    if format == FileFormat::Csv && text && t == &DataType::Binary {
+        crate::udf::checked(decode(ident(col), lit("hex")), col, t, origin)
+    } else {
+        crate::udf::checked_cast(col, t, origin)
+    }
+}
+
+/// The file schema a JSON source is read with under COLUMNS: the declared
+/// columns with their types (others are not read). A declared column the
+/// files lack is an error when the files' own schema can be inferred (it
+/// cannot when a column's values differ in kind between files, e.g. NaN
+/// written as a string in one part and numbers in another).
+async fn json_file_schema(
+    s: &Session,
+    path: &str,
+    source: &Source,
+    opts: &ReadOptions,
+    schema: &fsql_sql::Schema,
+    declared: &[(String, DataType)],
+    span: Span,
+) -> Result<Schema> {
+    let mut names: Vec<String> = declared.iter().map(|(n, _)| n.clone()).collect();
+    if let Ok(inferred) = read(&s.ctx, path, FileFormat::Json, source, opts, None, span).await {
+        for (i, f) in schema.fields.iter().enumerate() {
+            names[i] = resolve_column(inferred.schema(), &f.name)?;
+        }
+    }
+    Ok(Schema::new(
+        names
+            .iter()
+            .zip(declared)
+            .filter(|(n, _)| !source.partitions.iter().any(|(k, _)| &k == n))
+            .map(|(n, (_, t))| Field::new(n, t.clone(), true))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn select_columns(df: DataFrame, names: &[Name], span: Span) -> Result<DataFrame> {
@@ -196,8 +287,16 @@ async fn read_csv(
         ));
     }
     let schema: Option<Schema> = match (o.header, typed) {
-        // No header: the COLUMNS schema names and types the fields by position.
-        (false, Some(t)) => Some(t.clone()),
+        // No header: the COLUMNS schema names the fields by position
+        // (partition columns come from folder names, not the files). They
+        // are read as text and converted as COLUMNS says, as with a header.
+        (false, Some(t)) => Some(Schema::new(
+            t.fields()
+                .iter()
+                .filter(|f| !source.partitions.iter().any(|(k, _)| k == f.name()))
+                .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        )),
         // Header, no inference: every column is a string (COLUMNS casts later).
         (true, _) if !o.infer_schema => {
             let names = read(ctx, path, FileFormat::Csv, source, o, Some(0), span).await?;

@@ -8,22 +8,26 @@
 //! NULL keys as `__HIVE_DEFAULT_PARTITION__` (DataFusion alone would write
 //! them as `0` or an empty string).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::config::{CsvOptions, TableParquetOptions};
-use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::config::TableParquetOptions;
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::file_format::format_as_file_type;
+use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use fsql_sql::{FileFormat, Save, SaveMode, Span};
 
-use super::load::{ReadOptions, decode_partition_key, read_with_schema};
+use super::load::{ReadOptions, converted, decode_partition_key, read_with_schema};
 use super::resolve_column;
 use crate::error::{AtSpan, Error, Result};
 use crate::files::{self, NULL_PARTITION};
 use crate::session::Session;
+use crate::write::{CsvSpec, ParquetSpec, WriteFormatFactory, WriteSpec};
 
 pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Option<DataFrame>> {
     let df = s.input(sv.input.as_ref(), span).await?;
@@ -138,10 +142,7 @@ async fn write(
         path.push('/');
     }
     let schema = df.schema().as_arrow().clone();
-    let options = DataFrameWriteOptions::new()
-        .with_single_file_output(single)
-        .with_partition_by(partition_by.to_vec());
-    write_files(df, &path, format, options, o, span).await?;
+    write_files(df, &path, format, single, partition_by, o, span).await?;
     if !single && partition_by.is_empty() && !has_files(Path::new(&path)) {
         // No rows, no part files (the cluster's executors write none): one
         // empty part keeps the schema, so the folder loads back as empty.
@@ -149,8 +150,7 @@ async fn write(
             .read_batch(RecordBatch::new_empty(Arc::new(schema)))
             .at(span)?;
         let part = format!("{path}part-0.{}", files::extension(format));
-        let options = DataFrameWriteOptions::new().with_single_file_output(true);
-        write_files(empty, &part, format, options, o, span).await?;
+        write_files(empty, &part, format, true, &[], o, span).await?;
     }
     Ok(())
 }
@@ -159,32 +159,34 @@ async fn write_files(
     df: DataFrame,
     path: &str,
     format: FileFormat,
-    options: DataFrameWriteOptions,
+    single: bool,
+    partition_by: &[String],
     o: &ReadOptions,
     span: Span,
 ) -> Result<()> {
     match format {
         FileFormat::Csv => {
-            let mut csv = CsvOptions::default()
-                .with_has_header(o.header)
-                .with_delimiter(o.delimiter)
-                .with_quote(o.quote);
-            if let Some(n) = &o.null_value {
-                csv.null_value = Some(n.clone());
-            }
-            df.write_csv(path, options, Some(csv)).await.at(span)?;
+            let spec = WriteSpec::Csv(CsvSpec {
+                header: o.header,
+                delimiter: o.delimiter,
+                quote: o.quote,
+                escape: o.escape,
+                null_value: o.null_value.clone(),
+            });
+            copy(df, path, spec, single, partition_by).await.at(span)?;
+        }
+        FileFormat::Json => {
+            copy(df, path, WriteSpec::Json, single, partition_by)
+                .await
+                .at(span)?;
         }
         FileFormat::Parquet => {
             let mut parquet = TableParquetOptions::default();
             if let Some(c) = &o.compression {
                 parquet.global.compression = Some(c.clone());
             }
-            df.write_parquet(path, options, Some(parquet))
-                .await
-                .at(span)?;
-        }
-        FileFormat::Json => {
-            df.write_json(path, options, None).await.at(span)?;
+            let spec = WriteSpec::Parquet(ParquetSpec::new(&parquet));
+            copy(df, path, spec, single, partition_by).await.at(span)?;
         }
     }
     // A folder write may create no file at all; the folder must still exist.
@@ -192,6 +194,30 @@ async fn write_files(
         std::fs::create_dir_all(path)
             .map_err(|e| Error::at(span, format!("cannot create '{path}': {e}")))?;
     }
+    Ok(())
+}
+
+/// Writes `df` through fsql's own file format (`write`),
+/// the way `DataFrame::write_csv` plans a copy.
+async fn copy(
+    df: DataFrame,
+    path: &str,
+    spec: WriteSpec,
+    single: bool,
+    partition_by: &[String],
+) -> datafusion::common::Result<()> {
+    let file_type = format_as_file_type(Arc::new(WriteFormatFactory { spec }));
+    let options = HashMap::from([("single_file_output".to_string(), single.to_string())]);
+    let (state, plan) = df.into_parts();
+    let plan = LogicalPlanBuilder::copy_to(
+        plan,
+        path.to_string(),
+        file_type,
+        options,
+        partition_by.to_vec(),
+    )?
+    .build()?;
+    DataFrame::new(state, plan).collect().await?;
     Ok(())
 }
 
@@ -239,15 +265,20 @@ async fn read_back(
     let source = files::inspect(&path)
         .map_err(|e| Error::at(span, format!("cannot read back '{path}': {e}")))?;
     let part_names: Vec<&String> = source.partitions.iter().map(|(k, _)| k).collect();
+    // CSV is read as text and converted as LOAD ... COLUMNS converts it.
     let file_fields: Vec<_> = original
         .schema()
         .fields()
         .iter()
         .filter(|f| !part_names.contains(&f.name()))
-        .map(|f| f.as_ref().clone())
+        .map(|f| match format {
+            FileFormat::Csv => Field::new(f.name(), DataType::Utf8, true),
+            _ => f.as_ref().clone(),
+        })
         .collect();
-    let schema = datafusion::arrow::datatypes::Schema::new(file_fields);
+    let schema = Schema::new(file_fields);
     let df = read_with_schema(&s.ctx, &path, format, &source, o, &schema, span).await?;
+    let origin = format!("SAVE AND USE at {}:{}", span.start.line, span.start.column);
     let exprs: Vec<Expr> = original
         .schema()
         .fields()
@@ -255,6 +286,8 @@ async fn read_back(
         .map(|f| {
             if part_names.contains(&f.name()) {
                 decode_partition_key(f.name(), f.data_type())
+            } else if format == FileFormat::Csv {
+                Ok(converted(&df, format, f.name(), f.data_type(), &origin).alias(f.name()))
             } else {
                 Ok(ident(f.name()))
             }
