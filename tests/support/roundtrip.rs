@@ -330,6 +330,18 @@ pub async fn run_matrix(target: &Target, out: &Path, transformer: &Path) -> Vec<
         let want = expected.only(if f.nested { None } else { Some(&flat) });
         let case = format!("save_and_use_{}", f.name);
         check(&mut s, &case, &script, &want, &mut failures).await;
+        // APPEND to a single file rewrites the old rows with the new ones.
+        let path = out.join(format!("append_{}.{}", f.name, f.ext));
+        let p = path.display();
+        let (kw, opts) = (f.keyword, f.options);
+        let script = format!(
+            "SELECT {columns} FROM src WHERE id <= 2\nSAVE OVERWRITE {kw} '{p}' {opts}\n\
+             SELECT {columns} FROM src WHERE id > 2 OR id IS NULL\nSAVE APPEND {kw} '{p}' {opts}\n\
+             LOAD {kw} '{p}' {opts} COLUMNS {}\nSELECT * ORDER BY id",
+            schema(f.nested)
+        );
+        let case = format!("append_{}", f.name);
+        check(&mut s, &case, &script, &want, &mut failures).await;
     }
     // The other places data is written and read again.
     let transformer = transformer.display();
@@ -491,7 +503,8 @@ fn text_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
 /// byte for byte; a folder of parts (whose names and number differ between
 /// engines) as its parts' records, sorted, and CSV headers kept apart.
 /// Parquet parts are read (schema and rows), since their bytes depend on
-/// how rows were split into parts.
+/// how rows were split into parts. An appended file is compared like a
+/// part: the order of its rows is not fixed.
 pub fn fingerprint(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(dir).expect("output folder") {
@@ -501,6 +514,8 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<String, String> {
             let mut parts = Vec::new();
             collect_parts(&p, &p, &mut parts);
             out.insert(name, parts_content(&parts));
+        } else if name.starts_with("append_") {
+            out.insert(name, parts_content(&[(String::new(), p)]));
         } else {
             let bytes = std::fs::read(&p).expect("file");
             out.insert(name, format!("{:?}", String::from_utf8_lossy(&bytes)));

@@ -74,9 +74,8 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
     }
     // A single existing file grows by rewriting old + new rows together.
     let to_write = if appending_to_file {
-        let source = files::inspect(&sv.path).map_err(|e| io_err("read", e))?;
-        let schema = df.schema().as_arrow().clone();
-        let old = read_with_schema(&s.ctx, &sv.path, format, &source, &opts, &schema, span).await?;
+        let origin = format!("SAVE APPEND at {}:{}", span.start.line, span.start.column);
+        let old = read_like(s, &df, &sv.path, format, &opts, &origin, span).await?;
         old.union(df.clone()).at(span)?
     } else {
         df.clone()
@@ -262,11 +261,26 @@ async fn read_back(
     span: Span,
 ) -> Result<DataFrame> {
     let path = target.to_string_lossy().to_string();
-    let source = files::inspect(&path)
+    let origin = format!("SAVE AND USE at {}:{}", span.start.line, span.start.column);
+    read_like(s, original, &path, format, o, &origin, span).await
+}
+
+/// The files at `path` (as SAVE wrote them) with `like`'s columns, in its
+/// order and types: partition folders decoded, CSV read as text and
+/// converted as LOAD ... COLUMNS converts it.
+async fn read_like(
+    s: &Session,
+    like: &DataFrame,
+    path: &str,
+    format: FileFormat,
+    o: &ReadOptions,
+    origin: &str,
+    span: Span,
+) -> Result<DataFrame> {
+    let source = files::inspect(path)
         .map_err(|e| Error::at(span, format!("cannot read back '{path}': {e}")))?;
     let part_names: Vec<&String> = source.partitions.iter().map(|(k, _)| k).collect();
-    // CSV is read as text and converted as LOAD ... COLUMNS converts it.
-    let file_fields: Vec<_> = original
+    let file_fields: Vec<_> = like
         .schema()
         .fields()
         .iter()
@@ -277,9 +291,8 @@ async fn read_back(
         })
         .collect();
     let schema = Schema::new(file_fields);
-    let df = read_with_schema(&s.ctx, &path, format, &source, o, &schema, span).await?;
-    let origin = format!("SAVE AND USE at {}:{}", span.start.line, span.start.column);
-    let exprs: Vec<Expr> = original
+    let df = read_with_schema(&s.ctx, path, format, &source, o, &schema, span).await?;
+    let exprs: Vec<Expr> = like
         .schema()
         .fields()
         .iter()
@@ -287,7 +300,7 @@ async fn read_back(
             if part_names.contains(&f.name()) {
                 decode_partition_key(f.name(), f.data_type())
             } else if format == FileFormat::Csv {
-                Ok(converted(&df, format, f.name(), f.data_type(), &origin).alias(f.name()))
+                Ok(converted(&df, format, f.name(), f.data_type(), origin).alias(f.name()))
             } else {
                 Ok(ident(f.name()))
             }
