@@ -1,6 +1,7 @@
 //! The model classes fsql knows: their names (fsql's and scikit-learn's),
-//! their task, and the hyper-parameters each accepts with defaults that
-//! follow scikit-learn's.
+//! their task, where each is implemented, and the hyper-parameters each
+//! accepts, with scikit-learn 1.9's names and defaults. One table
+//! ([`CLASSES`]) holds all of it.
 
 use std::fmt;
 
@@ -30,18 +31,31 @@ impl fmt::Display for Task {
 #[serde(rename_all = "snake_case")]
 pub enum ModelClass {
     LogisticRegression,
-    DecisionTreeClassifier,
-    RandomForestClassifier,
+    RidgeClassifier,
+    LinearSvc,
+    LinearDiscriminantAnalysis,
+    QuadraticDiscriminantAnalysis,
     GaussianNb,
     KnnClassifier,
-    LinearSvc,
+    DecisionTreeClassifier,
+    RandomForestClassifier,
+    ExtraTreesClassifier,
+    AdaBoostClassifier,
+    HistGradientBoostingClassifier,
+    DummyClassifier,
     LinearRegression,
     Ridge,
     Lasso,
     ElasticNet,
+    HuberRegressor,
+    BayesianRidge,
+    KnnRegressor,
     DecisionTreeRegressor,
     RandomForestRegressor,
-    KnnRegressor,
+    ExtraTreesRegressor,
+    AdaBoostRegressor,
+    HistGradientBoostingRegressor,
+    DummyRegressor,
     KMeans,
 }
 
@@ -50,14 +64,27 @@ pub enum ModelClass {
 pub enum ParamKind {
     /// A positive number.
     Positive,
+    /// A number >= 0.
+    NonNegative,
     /// A number in [0, 1].
     Fraction,
-    /// An integer >= the bound.
-    Integer(i64),
+    /// A number above 1.
+    AboveOne,
+    /// An integer in the range.
+    Integer(i64, i64),
     /// An integer >= 1, or NULL for "no limit".
     OptionalInteger,
     /// One of the listed words.
     Choice(&'static [&'static str]),
+    /// true or false.
+    Bool,
+    /// 'auto', true or false.
+    AutoBool,
+    /// Features tried per split: an integer >= 1, a fraction in (0, 1],
+    /// 'sqrt', 'log2', or NULL (all).
+    Features,
+    /// Cores to use: NULL or -1 (all), or a number >= 1.
+    Jobs,
 }
 
 /// One hyper-parameter: its scikit-learn name, kind, default and meaning.
@@ -84,307 +111,781 @@ const fn p(
     }
 }
 
+use ParamKind::*;
+
 const MAX_DEPTH: ParamSpec = p(
     "max_depth",
-    ParamKind::OptionalInteger,
+    OptionalInteger,
     "NULL",
     "deepest level of a tree (NULL: grow until leaves are pure)",
 );
 const MIN_LEAF: ParamSpec = p(
     "min_samples_leaf",
-    ParamKind::Integer(1),
+    Integer(1, u32::MAX as i64),
     "1",
     "fewest training rows in a leaf",
 );
 const MIN_SPLIT: ParamSpec = p(
     "min_samples_split",
-    ParamKind::Integer(2),
+    Integer(2, u32::MAX as i64),
     "2",
     "fewest rows a node needs to be split",
 );
 const CRITERION: ParamSpec = p(
     "criterion",
-    ParamKind::Choice(&["gini", "entropy"]),
+    Choice(&["gini", "entropy", "log_loss"]),
     "'gini'",
+    "split quality measure",
+);
+const REG_CRITERION: ParamSpec = p(
+    "criterion",
+    Choice(&["squared_error"]),
+    "'squared_error'",
     "split quality measure",
 );
 const N_ESTIMATORS: ParamSpec = p(
     "n_estimators",
-    ParamKind::Integer(1),
+    Integer(1, 100_000),
     "100",
     "number of trees",
 );
-const MAX_FEATURES: ParamSpec = p(
+const TREE_FEATURES: ParamSpec = p(
     "max_features",
-    ParamKind::OptionalInteger,
+    Features,
     "NULL",
-    "features tried per split (NULL: sqrt(features) for classifiers, features/3 for regressors)",
+    "features tried per split: a count, a fraction, 'sqrt', 'log2' or NULL (all)",
+);
+const CLF_FEATURES: ParamSpec = p(
+    "max_features",
+    Features,
+    "'sqrt'",
+    "features tried per split: a count, a fraction, 'sqrt', 'log2' or NULL (all)",
+);
+const REG_FEATURES: ParamSpec = p(
+    "max_features",
+    Features,
+    "1.0",
+    "features tried per split: a count, a fraction, 'sqrt', 'log2' or NULL (all)",
+);
+const BOOTSTRAP: ParamSpec = p(
+    "bootstrap",
+    Bool,
+    "true",
+    "each tree on a bootstrap sample of the rows",
+);
+const NO_BOOTSTRAP: ParamSpec = p(
+    "bootstrap",
+    Bool,
+    "false",
+    "each tree on a bootstrap sample of the rows",
 );
 const SEED: ParamSpec = p(
     "random_state",
-    ParamKind::Integer(0),
+    Integer(0, u32::MAX as i64),
     "42",
     "seed of the random choices; the same seed gives the same model on every engine",
 );
+const JOBS: ParamSpec = p(
+    "n_jobs",
+    Jobs,
+    "NULL",
+    "cores to use (NULL or -1: all of them)",
+);
 const N_NEIGHBORS: ParamSpec = p(
     "n_neighbors",
-    ParamKind::Integer(1),
+    Integer(1, u32::MAX as i64),
     "5",
     "number of neighbours that vote (classifier) or are averaged (regressor)",
 );
 const WEIGHTS: ParamSpec = p(
     "weights",
-    ParamKind::Choice(&["uniform", "distance"]),
+    Choice(&["uniform", "distance"]),
     "'uniform'",
     "neighbour weights: equal, or 1/distance",
 );
-const ALPHA: ParamSpec = p(
-    "alpha",
-    ParamKind::Positive,
-    "1.0",
-    "regularization strength",
+const ALPHA: ParamSpec = p("alpha", NonNegative, "1.0", "regularization strength");
+const FIT_INTERCEPT: ParamSpec = p(
+    "fit_intercept",
+    Bool,
+    "true",
+    "fit an intercept (else the function passes through the origin)",
 );
-const MAX_ITER: ParamSpec = p(
+const CD_MAX_ITER: ParamSpec = p(
     "max_iter",
-    ParamKind::Integer(1),
+    Integer(1, u32::MAX as i64),
     "1000",
-    "most coordinate-descent iterations",
+    "most coordinate-descent sweeps",
 );
-const TOL: ParamSpec = p(
+const CD_TOL: ParamSpec = p(
     "tol",
-    ParamKind::Positive,
+    Positive,
     "0.0001",
-    "convergence tolerance",
+    "convergence tolerance (of the duality gap, relative to |y|²)",
+);
+const LEARNING_RATE_BOOST: ParamSpec = p(
+    "learning_rate",
+    Positive,
+    "1.0",
+    "weight applied to each estimator",
+);
+const ADA_ESTIMATORS: ParamSpec = p(
+    "n_estimators",
+    Integer(1, 100_000),
+    "50",
+    "most estimators (boosting stops early on a perfect fit)",
 );
 
+const HGB: &[ParamSpec] = &[
+    p(
+        "learning_rate",
+        Positive,
+        "0.1",
+        "shrinkage of each tree's leaf values",
+    ),
+    p(
+        "max_iter",
+        Integer(1, 100_000),
+        "100",
+        "most boosting iterations",
+    ),
+    p(
+        "max_leaf_nodes",
+        OptionalInteger,
+        "31",
+        "most leaves per tree (NULL: no limit)",
+    ),
+    MAX_DEPTH,
+    p(
+        "min_samples_leaf",
+        Integer(1, u32::MAX as i64),
+        "20",
+        "fewest training rows in a leaf",
+    ),
+    p(
+        "l2_regularization",
+        NonNegative,
+        "0.0",
+        "L2 penalty on leaf values",
+    ),
+    p("max_bins", Integer(2, 255), "255", "bins per feature"),
+    p(
+        "early_stopping",
+        AutoBool,
+        "'auto'",
+        "hold out validation_fraction of the rows and stop when their loss stops improving ('auto': above 10,000 rows)",
+    ),
+    p(
+        "validation_fraction",
+        Fraction,
+        "0.1",
+        "share of the rows held out for early stopping",
+    ),
+    p(
+        "n_iter_no_change",
+        Integer(1, 100_000),
+        "10",
+        "iterations without improvement before stopping",
+    ),
+    p(
+        "tol",
+        NonNegative,
+        "0.0000001",
+        "improvement that counts for early stopping",
+    ),
+    SEED,
+    JOBS,
+];
+
+/// Everything about a class.
+pub struct ClassInfo {
+    pub class: ModelClass,
+    /// fsql's name (snake case).
+    pub name: &'static str,
+    /// scikit-learn's class name.
+    pub sklearn: &'static str,
+    pub task: Task,
+    /// Where the estimator is implemented.
+    pub estimator: &'static str,
+    /// PREDICT can add a `probability` column (scikit-learn has predict_proba).
+    pub probability: bool,
+    pub params: &'static [ParamSpec],
+}
+
+const fn info(
+    class: ModelClass,
+    name: &'static str,
+    sklearn: &'static str,
+    task: Task,
+    estimator: &'static str,
+    probability: bool,
+    params: &'static [ParamSpec],
+) -> ClassInfo {
+    ClassInfo {
+        class,
+        name,
+        sklearn,
+        task,
+        estimator,
+        probability,
+        params,
+    }
+}
+
+use ModelClass as M;
+use Task::{Classification as C, Clustering as K, Regression as R};
+
+/// Every model class, in the order listings show them.
+pub static CLASSES: &[ClassInfo] = &[
+    info(
+        M::LogisticRegression,
+        "logistic_regression",
+        "LogisticRegression",
+        C,
+        "fsql: L-BFGS on the mean log loss (binomial / multinomial), scikit-learn's lbfgs objective",
+        true,
+        &[
+            p(
+                "C",
+                Positive,
+                "1.0",
+                "inverse of the L2 regularization strength",
+            ),
+            p(
+                "max_iter",
+                Integer(1, u32::MAX as i64),
+                "100",
+                "most L-BFGS iterations",
+            ),
+            p(
+                "tol",
+                Positive,
+                "0.0001",
+                "stop when the largest gradient component is below this",
+            ),
+            FIT_INTERCEPT,
+            JOBS,
+        ],
+    ),
+    info(
+        M::RidgeClassifier,
+        "ridge_classifier",
+        "RidgeClassifier",
+        C,
+        "fsql: ridge regression on ±1 targets per class (Cholesky on XᵀX)",
+        false,
+        &[ALPHA, FIT_INTERCEPT],
+    ),
+    info(
+        M::LinearSvc,
+        "linear_svc",
+        "LinearSVC",
+        C,
+        "fsql: liblinear's problem (squared hinge, L2, penalised intercept, one-vs-rest) by generalised Newton steps",
+        false,
+        &[
+            p("C", Positive, "1.0", "penalty of the error term"),
+            p("tol", Positive, "0.0001", "stopping tolerance"),
+            p(
+                "max_iter",
+                Integer(1, u32::MAX as i64),
+                "1000",
+                "most iterations",
+            ),
+            FIT_INTERCEPT,
+        ],
+    ),
+    info(
+        M::LinearDiscriminantAnalysis,
+        "linear_discriminant_analysis",
+        "LinearDiscriminantAnalysis",
+        C,
+        "fsql: scikit-learn's 'svd' solver steps",
+        true,
+        &[
+            p(
+                "solver",
+                Choice(&["svd"]),
+                "'svd'",
+                "solver (scikit-learn's default)",
+            ),
+            p(
+                "tol",
+                Positive,
+                "0.0001",
+                "singular values below this are dropped",
+            ),
+        ],
+    ),
+    info(
+        M::QuadraticDiscriminantAnalysis,
+        "quadratic_discriminant_analysis",
+        "QuadraticDiscriminantAnalysis",
+        C,
+        "fsql: per-class rotations and scalings, as scikit-learn",
+        true,
+        &[
+            p(
+                "reg_param",
+                Fraction,
+                "0.0",
+                "shrinks each class covariance towards the identity",
+            ),
+            p("tol", Positive, "0.0001", "rank threshold (informational)"),
+        ],
+    ),
+    info(
+        M::GaussianNb,
+        "gaussian_nb",
+        "GaussianNB",
+        C,
+        "fsql: scikit-learn's algorithm",
+        true,
+        &[p(
+            "var_smoothing",
+            NonNegative,
+            "0.000000001",
+            "share of the largest variance added to every variance",
+        )],
+    ),
+    info(
+        M::KnnClassifier,
+        "knn_classifier",
+        "KNeighborsClassifier",
+        C,
+        "fsql: brute-force search with matrix-product distances on every core",
+        true,
+        &[N_NEIGHBORS, WEIGHTS, JOBS],
+    ),
+    info(
+        M::DecisionTreeClassifier,
+        "decision_tree_classifier",
+        "DecisionTreeClassifier",
+        C,
+        "fsql: CART on binned features (exact below 257 distinct values)",
+        true,
+        &[
+            CRITERION,
+            MAX_DEPTH,
+            MIN_SPLIT,
+            MIN_LEAF,
+            TREE_FEATURES,
+            SEED,
+        ],
+    ),
+    info(
+        M::RandomForestClassifier,
+        "random_forest_classifier",
+        "RandomForestClassifier",
+        C,
+        "fsql: bootstrap CART trees grown in parallel",
+        true,
+        &[
+            N_ESTIMATORS,
+            CRITERION,
+            MAX_DEPTH,
+            MIN_SPLIT,
+            MIN_LEAF,
+            CLF_FEATURES,
+            BOOTSTRAP,
+            SEED,
+            JOBS,
+        ],
+    ),
+    info(
+        M::ExtraTreesClassifier,
+        "extra_trees_classifier",
+        "ExtraTreesClassifier",
+        C,
+        "fsql: randomised-threshold trees grown in parallel",
+        true,
+        &[
+            N_ESTIMATORS,
+            CRITERION,
+            MAX_DEPTH,
+            MIN_SPLIT,
+            MIN_LEAF,
+            CLF_FEATURES,
+            NO_BOOTSTRAP,
+            SEED,
+            JOBS,
+        ],
+    ),
+    info(
+        M::AdaBoostClassifier,
+        "adaboost_classifier",
+        "AdaBoostClassifier",
+        C,
+        "fsql: SAMME on decision stumps",
+        true,
+        &[ADA_ESTIMATORS, LEARNING_RATE_BOOST, SEED],
+    ),
+    info(
+        M::HistGradientBoostingClassifier,
+        "hist_gradient_boosting_classifier",
+        "HistGradientBoostingClassifier",
+        C,
+        "fsql: histogram gradient boosting, leaf-wise (LightGBM-style)",
+        true,
+        HGB,
+    ),
+    info(
+        M::DummyClassifier,
+        "dummy_classifier",
+        "DummyClassifier",
+        C,
+        "fsql: scikit-learn's strategies",
+        true,
+        &[
+            p(
+                "strategy",
+                Choice(&["prior", "most_frequent", "stratified", "uniform"]),
+                "'prior'",
+                "what to predict",
+            ),
+            SEED,
+        ],
+    ),
+    info(
+        M::LinearRegression,
+        "linear_regression",
+        "LinearRegression",
+        R,
+        "fsql: minimum-norm least squares on XᵀX (as lstsq)",
+        false,
+        &[FIT_INTERCEPT],
+    ),
+    info(
+        M::Ridge,
+        "ridge",
+        "Ridge",
+        R,
+        "fsql: Cholesky on XᵀX + alpha·I",
+        false,
+        &[
+            ALPHA,
+            FIT_INTERCEPT,
+            p(
+                "solver",
+                Choice(&["auto", "cholesky", "svd"]),
+                "'auto'",
+                "solver (all give the same weights)",
+            ),
+        ],
+    ),
+    info(
+        M::Lasso,
+        "lasso",
+        "Lasso",
+        R,
+        "fsql: coordinate descent on XᵀX with scikit-learn's stopping rule",
+        false,
+        &[ALPHA, CD_MAX_ITER, CD_TOL, FIT_INTERCEPT],
+    ),
+    info(
+        M::ElasticNet,
+        "elastic_net",
+        "ElasticNet",
+        R,
+        "fsql: coordinate descent on XᵀX with scikit-learn's stopping rule",
+        false,
+        &[
+            ALPHA,
+            p("l1_ratio", Fraction, "0.5", "share of the L1 penalty"),
+            CD_MAX_ITER,
+            CD_TOL,
+            FIT_INTERCEPT,
+        ],
+    ),
+    info(
+        M::HuberRegressor,
+        "huber_regressor",
+        "HuberRegressor",
+        R,
+        "fsql: L-BFGS on scikit-learn's objective over weights and scale",
+        false,
+        &[
+            p(
+                "epsilon",
+                AboveOne,
+                "1.35",
+                "residuals beyond epsilon·scale count linearly",
+            ),
+            p("alpha", NonNegative, "0.0001", "L2 regularization strength"),
+            p(
+                "max_iter",
+                Integer(1, u32::MAX as i64),
+                "100",
+                "most L-BFGS iterations",
+            ),
+            p(
+                "tol",
+                Positive,
+                "0.00001",
+                "stop when the largest gradient component is below this",
+            ),
+            FIT_INTERCEPT,
+        ],
+    ),
+    info(
+        M::BayesianRidge,
+        "bayesian_ridge",
+        "BayesianRidge",
+        R,
+        "fsql: scikit-learn's evidence iterations on the eigen-decomposition of XᵀX",
+        false,
+        &[
+            p(
+                "max_iter",
+                Integer(1, u32::MAX as i64),
+                "300",
+                "most iterations",
+            ),
+            p(
+                "tol",
+                Positive,
+                "0.001",
+                "stop when the weights move less than this",
+            ),
+            p(
+                "alpha_1",
+                NonNegative,
+                "0.000001",
+                "shape of the Gamma prior on the noise precision",
+            ),
+            p(
+                "alpha_2",
+                NonNegative,
+                "0.000001",
+                "rate of the Gamma prior on the noise precision",
+            ),
+            p(
+                "lambda_1",
+                NonNegative,
+                "0.000001",
+                "shape of the Gamma prior on the weight precision",
+            ),
+            p(
+                "lambda_2",
+                NonNegative,
+                "0.000001",
+                "rate of the Gamma prior on the weight precision",
+            ),
+            FIT_INTERCEPT,
+        ],
+    ),
+    info(
+        M::KnnRegressor,
+        "knn_regressor",
+        "KNeighborsRegressor",
+        R,
+        "fsql: brute-force search with matrix-product distances on every core",
+        false,
+        &[N_NEIGHBORS, WEIGHTS, JOBS],
+    ),
+    info(
+        M::DecisionTreeRegressor,
+        "decision_tree_regressor",
+        "DecisionTreeRegressor",
+        R,
+        "fsql: CART on binned features (exact below 257 distinct values)",
+        false,
+        &[
+            REG_CRITERION,
+            MAX_DEPTH,
+            MIN_SPLIT,
+            MIN_LEAF,
+            TREE_FEATURES,
+            SEED,
+        ],
+    ),
+    info(
+        M::RandomForestRegressor,
+        "random_forest_regressor",
+        "RandomForestRegressor",
+        R,
+        "fsql: bootstrap CART trees grown in parallel",
+        false,
+        &[
+            N_ESTIMATORS,
+            REG_CRITERION,
+            MAX_DEPTH,
+            MIN_SPLIT,
+            MIN_LEAF,
+            REG_FEATURES,
+            BOOTSTRAP,
+            SEED,
+            JOBS,
+        ],
+    ),
+    info(
+        M::ExtraTreesRegressor,
+        "extra_trees_regressor",
+        "ExtraTreesRegressor",
+        R,
+        "fsql: randomised-threshold trees grown in parallel",
+        false,
+        &[
+            N_ESTIMATORS,
+            REG_CRITERION,
+            MAX_DEPTH,
+            MIN_SPLIT,
+            MIN_LEAF,
+            REG_FEATURES,
+            NO_BOOTSTRAP,
+            SEED,
+            JOBS,
+        ],
+    ),
+    info(
+        M::AdaBoostRegressor,
+        "adaboost_regressor",
+        "AdaBoostRegressor",
+        R,
+        "fsql: AdaBoost.R2 on depth-3 trees",
+        false,
+        &[
+            ADA_ESTIMATORS,
+            LEARNING_RATE_BOOST,
+            p(
+                "loss",
+                Choice(&["linear", "square", "exponential"]),
+                "'linear'",
+                "how errors weigh rows",
+            ),
+            SEED,
+        ],
+    ),
+    info(
+        M::HistGradientBoostingRegressor,
+        "hist_gradient_boosting_regressor",
+        "HistGradientBoostingRegressor",
+        R,
+        "fsql: histogram gradient boosting, leaf-wise (LightGBM-style)",
+        false,
+        HGB,
+    ),
+    info(
+        M::DummyRegressor,
+        "dummy_regressor",
+        "DummyRegressor",
+        R,
+        "fsql: scikit-learn's strategies",
+        false,
+        &[p(
+            "strategy",
+            Choice(&["mean", "median"]),
+            "'mean'",
+            "what to predict",
+        )],
+    ),
+    info(
+        M::KMeans,
+        "kmeans",
+        "KMeans",
+        K,
+        "fsql: greedy k-means++ then Lloyd, as scikit-learn",
+        false,
+        &[
+            p(
+                "n_clusters",
+                Integer(2, u32::MAX as i64),
+                "8",
+                "number of clusters",
+            ),
+            p(
+                "max_iter",
+                Integer(1, u32::MAX as i64),
+                "300",
+                "most iterations",
+            ),
+            p(
+                "tol",
+                NonNegative,
+                "0.0001",
+                "centre movement (relative to the feature variance) that ends the iterations",
+            ),
+            SEED,
+            JOBS,
+        ],
+    ),
+];
+
 impl ModelClass {
-    pub const ALL: [ModelClass; 14] = [
-        ModelClass::LogisticRegression,
-        ModelClass::DecisionTreeClassifier,
-        ModelClass::RandomForestClassifier,
-        ModelClass::GaussianNb,
-        ModelClass::KnnClassifier,
-        ModelClass::LinearSvc,
-        ModelClass::LinearRegression,
-        ModelClass::Ridge,
-        ModelClass::Lasso,
-        ModelClass::ElasticNet,
-        ModelClass::DecisionTreeRegressor,
-        ModelClass::RandomForestRegressor,
-        ModelClass::KnnRegressor,
-        ModelClass::KMeans,
-    ];
+    /// Every class.
+    pub fn all() -> impl Iterator<Item = ModelClass> {
+        CLASSES.iter().map(|c| c.class)
+    }
+
+    pub fn info(self) -> &'static ClassInfo {
+        CLASSES
+            .iter()
+            .find(|c| c.class == self)
+            .expect("every class is in the table")
+    }
 
     /// fsql's name of the class (what DESCRIBE MODEL shows).
     pub fn name(self) -> &'static str {
-        match self {
-            ModelClass::LogisticRegression => "logistic_regression",
-            ModelClass::DecisionTreeClassifier => "decision_tree_classifier",
-            ModelClass::RandomForestClassifier => "random_forest_classifier",
-            ModelClass::GaussianNb => "gaussian_nb",
-            ModelClass::KnnClassifier => "knn_classifier",
-            ModelClass::LinearSvc => "linear_svc",
-            ModelClass::LinearRegression => "linear_regression",
-            ModelClass::Ridge => "ridge",
-            ModelClass::Lasso => "lasso",
-            ModelClass::ElasticNet => "elastic_net",
-            ModelClass::DecisionTreeRegressor => "decision_tree_regressor",
-            ModelClass::RandomForestRegressor => "random_forest_regressor",
-            ModelClass::KnnRegressor => "knn_regressor",
-            ModelClass::KMeans => "kmeans",
-        }
+        self.info().name
     }
 
     /// scikit-learn's class name.
     pub fn sklearn_name(self) -> &'static str {
-        match self {
-            ModelClass::LogisticRegression => "LogisticRegression",
-            ModelClass::DecisionTreeClassifier => "DecisionTreeClassifier",
-            ModelClass::RandomForestClassifier => "RandomForestClassifier",
-            ModelClass::GaussianNb => "GaussianNB",
-            ModelClass::KnnClassifier => "KNeighborsClassifier",
-            ModelClass::LinearSvc => "LinearSVC",
-            ModelClass::LinearRegression => "LinearRegression",
-            ModelClass::Ridge => "Ridge",
-            ModelClass::Lasso => "Lasso",
-            ModelClass::ElasticNet => "ElasticNet",
-            ModelClass::DecisionTreeRegressor => "DecisionTreeRegressor",
-            ModelClass::RandomForestRegressor => "RandomForestRegressor",
-            ModelClass::KnnRegressor => "KNeighborsRegressor",
-            ModelClass::KMeans => "KMeans",
-        }
+        self.info().sklearn
     }
 
-    /// The smartcore estimator behind the class.
+    /// Where the estimator is implemented.
     pub fn estimator(self) -> &'static str {
-        match self {
-            ModelClass::LogisticRegression => {
-                "smartcore::linear::logistic_regression::LogisticRegression"
-            }
-            ModelClass::DecisionTreeClassifier => {
-                "smartcore::tree::decision_tree_classifier::DecisionTreeClassifier"
-            }
-            ModelClass::RandomForestClassifier => {
-                "smartcore::ensemble::random_forest_classifier::RandomForestClassifier"
-            }
-            ModelClass::GaussianNb => {
-                "fsql::naive_bayes::GaussianNaiveBayes (scikit-learn's algorithm)"
-            }
-            ModelClass::KnnClassifier => "smartcore::neighbors::knn_classifier::KNNClassifier",
-            ModelClass::LinearSvc => "smartcore::svm::svc::SVC (linear kernel, one-vs-rest)",
-            ModelClass::LinearRegression => {
-                "smartcore::linear::linear_regression::LinearRegression"
-            }
-            ModelClass::Ridge => "smartcore::linear::ridge_regression::RidgeRegression",
-            ModelClass::Lasso => "smartcore::linear::lasso::Lasso",
-            ModelClass::ElasticNet => "smartcore::linear::elastic_net::ElasticNet",
-            ModelClass::DecisionTreeRegressor => {
-                "smartcore::tree::decision_tree_regressor::DecisionTreeRegressor"
-            }
-            ModelClass::RandomForestRegressor => {
-                "smartcore::ensemble::random_forest_regressor::RandomForestRegressor"
-            }
-            ModelClass::KnnRegressor => "smartcore::neighbors::knn_regressor::KNNRegressor",
-            ModelClass::KMeans => "smartcore::cluster::kmeans::KMeans",
-        }
+        self.info().estimator
     }
 
     pub fn task(self) -> Task {
-        use ModelClass::*;
-        match self {
-            LogisticRegression
-            | DecisionTreeClassifier
-            | RandomForestClassifier
-            | GaussianNb
-            | KnnClassifier
-            | LinearSvc => Task::Classification,
-            KMeans => Task::Clustering,
-            _ => Task::Regression,
-        }
+        self.info().task
     }
 
     /// True when PREDICT can add a `probability` column.
     pub fn has_probability(self) -> bool {
-        use ModelClass::*;
-        matches!(
-            self,
-            LogisticRegression | DecisionTreeClassifier | GaussianNb | KnnClassifier
-        )
+        self.info().probability
     }
 
     /// The hyper-parameters the class accepts (scikit-learn's names).
     pub fn params(self) -> Vec<ParamSpec> {
-        use ModelClass::*;
-        match self {
-            LogisticRegression => vec![p(
-                "C",
-                ParamKind::Positive,
-                "1.0",
-                "inverse of the L2 regularization strength",
-            )],
-            DecisionTreeClassifier => vec![CRITERION, MAX_DEPTH, MIN_LEAF, MIN_SPLIT, SEED],
-            RandomForestClassifier => vec![
-                N_ESTIMATORS,
-                CRITERION,
-                MAX_DEPTH,
-                MIN_LEAF,
-                MIN_SPLIT,
-                MAX_FEATURES,
-                SEED,
-            ],
-            GaussianNb => vec![],
-            KnnClassifier | KnnRegressor => vec![N_NEIGHBORS, WEIGHTS],
-            LinearSvc => vec![
-                p("C", ParamKind::Positive, "1.0", "penalty of the error term"),
-                p("tol", ParamKind::Positive, "0.001", "convergence tolerance"),
-                p(
-                    "max_iter",
-                    ParamKind::Integer(1),
-                    "10",
-                    "passes of the SMO solver over the data",
-                ),
-                SEED,
-            ],
-            LinearRegression => vec![p(
-                "solver",
-                ParamKind::Choice(&["svd", "qr"]),
-                "'svd'",
-                "least-squares solver",
-            )],
-            Ridge => vec![
-                ALPHA,
-                p(
-                    "solver",
-                    ParamKind::Choice(&["cholesky", "svd"]),
-                    "'cholesky'",
-                    "solver of the normal equations",
-                ),
-            ],
-            Lasso => vec![ALPHA, MAX_ITER, TOL],
-            ElasticNet => vec![
-                ALPHA,
-                p(
-                    "l1_ratio",
-                    ParamKind::Fraction,
-                    "0.5",
-                    "share of the L1 penalty",
-                ),
-                MAX_ITER,
-                TOL,
-            ],
-            DecisionTreeRegressor => vec![MAX_DEPTH, MIN_LEAF, MIN_SPLIT, SEED],
-            RandomForestRegressor => vec![
-                N_ESTIMATORS,
-                MAX_DEPTH,
-                MIN_LEAF,
-                MIN_SPLIT,
-                MAX_FEATURES,
-                SEED,
-            ],
-            KMeans => vec![
-                p(
-                    "n_clusters",
-                    ParamKind::Integer(2),
-                    "8",
-                    "number of clusters",
-                ),
-                p("max_iter", ParamKind::Integer(1), "300", "most iterations"),
-                SEED,
-            ],
-        }
+        self.info().params.to_vec()
     }
 
     /// Resolves `model_class`: fsql's name, scikit-learn's class name, or a
     /// dotted path ending in one (`sklearn.linear_model.Ridge`), any case.
     pub fn parse(text: &str) -> Result<ModelClass> {
         let last = text.rsplit('.').next().unwrap_or(text).trim();
-        let key = last.to_ascii_lowercase();
+        let key: String = last
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| *c != '_')
+            .collect();
+        let squash = |s: &str| -> String {
+            s.to_ascii_lowercase()
+                .chars()
+                .filter(|c| *c != '_')
+                .collect()
+        };
         let aliases: &[(&str, ModelClass)] = &[
-            ("logisticregression", ModelClass::LogisticRegression),
-            ("gaussiannb", ModelClass::GaussianNb),
             ("kneighborsclassifier", ModelClass::KnnClassifier),
             ("kneighborsregressor", ModelClass::KnnRegressor),
-            ("linearsvc", ModelClass::LinearSvc),
-            ("linearregression", ModelClass::LinearRegression),
-            ("elasticnet", ModelClass::ElasticNet),
-            ("decisiontreeclassifier", ModelClass::DecisionTreeClassifier),
-            ("decisiontreeregressor", ModelClass::DecisionTreeRegressor),
-            ("randomforestclassifier", ModelClass::RandomForestClassifier),
-            ("randomforestregressor", ModelClass::RandomForestRegressor),
-            ("k_means", ModelClass::KMeans),
+            ("lda", ModelClass::LinearDiscriminantAnalysis),
+            ("qda", ModelClass::QuadraticDiscriminantAnalysis),
+            ("kmeans", ModelClass::KMeans),
         ];
-        if let Some(c) = ModelClass::ALL
+        if let Some(c) = CLASSES
             .iter()
-            .find(|c| c.name() == key || c.sklearn_name().eq_ignore_ascii_case(last))
+            .find(|c| squash(c.name) == key || squash(c.sklearn) == key)
         {
-            return Ok(*c);
+            return Ok(c.class);
         }
         if let Some((_, c)) = aliases.iter().find(|(a, _)| *a == key) {
             return Ok(*c);
         }
-        let known: Vec<String> = ModelClass::ALL
+        let known: Vec<String> = CLASSES
             .iter()
-            .map(|c| format!("{} ({})", c.sklearn_name(), c.name()))
+            .map(|c| format!("{} ({})", c.sklearn, c.name))
             .collect();
         Err(invalid(format!(
             "unknown model_class '{text}'; known classes: {}",
@@ -405,13 +906,17 @@ mod tests {
 
     #[test]
     fn names_resolve_both_ways() {
-        for c in ModelClass::ALL {
+        for c in ModelClass::all() {
             assert_eq!(ModelClass::parse(c.name()).unwrap(), c);
             assert_eq!(ModelClass::parse(c.sklearn_name()).unwrap(), c);
         }
         assert_eq!(
             ModelClass::parse("sklearn.linear_model.LogisticRegression").unwrap(),
             ModelClass::LogisticRegression
+        );
+        assert_eq!(
+            ModelClass::parse("sklearn.ensemble.HistGradientBoostingClassifier").unwrap(),
+            ModelClass::HistGradientBoostingClassifier
         );
         let err = ModelClass::parse("XGBoost").unwrap_err().to_string();
         assert!(err.contains("unknown model_class 'XGBoost'"), "{err}");

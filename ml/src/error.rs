@@ -21,9 +21,3 @@ pub type Result<T> = std::result::Result<T, MlError>;
 pub(crate) fn invalid(msg: impl Into<String>) -> MlError {
     MlError::Invalid(msg.into())
 }
-
-impl From<smartcore::error::Failed> for MlError {
-    fn from(e: smartcore::error::Failed) -> Self {
-        MlError::Estimator(e.to_string())
-    }
-}

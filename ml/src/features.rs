@@ -4,9 +4,9 @@
 //! with the model so PREDICT encodes exactly as training did.
 
 use serde::{Deserialize, Serialize};
-use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::error::{Result, invalid};
+use crate::matrix::{Matrix, alloc};
 
 /// One input column, as the engine hands it over.
 #[derive(Debug, Clone)]
@@ -27,13 +27,6 @@ impl Column {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    pub(crate) fn permuted(&self, order: &[usize]) -> Column {
-        match self {
-            Column::Numeric(v) => Column::Numeric(order.iter().map(|i| v[*i]).collect()),
-            Column::Text(v) => Column::Text(order.iter().map(|i| v[*i].clone()).collect()),
-        }
     }
 
     fn is_null(&self, row: usize) -> bool {
@@ -252,39 +245,35 @@ impl Encoder {
         Ok(out)
     }
 
-    /// The feature matrix of the rows where `keep` is true. A NULL in a kept
-    /// row is an error unless the encoder imputes.
-    pub(crate) fn encode(&self, columns: &[&Column], keep: &[bool]) -> Result<DenseMatrix<f64>> {
-        let rows = keep.iter().filter(|k| **k).count();
+    /// The feature matrix of the rows `rows` (in that order), column-major,
+    /// the one copy of the training data an estimator fits on. A NULL is an
+    /// error unless the encoder imputes.
+    pub(crate) fn encode(&self, columns: &[&Column], rows: &[usize]) -> Result<Matrix> {
         let width = self.width();
-        // Column-major: one encoded column after another.
-        let mut values = Vec::with_capacity(rows * width);
+        let mut values: Vec<f64> = alloc(rows.len() * width)?;
         for (f, col) in self.features.iter().zip(columns) {
             match (&f.encoding, col) {
                 (Encoding::Numeric { mean }, Column::Numeric(v)) => {
-                    for (i, x) in v.iter().enumerate() {
-                        if !keep[i] {
-                            continue;
-                        }
-                        match x {
-                            Some(x) => values.push(*x),
+                    for &i in rows {
+                        match v[i] {
+                            Some(x) => values.push(x),
                             None if self.impute == Impute::Mean => values.push(*mean),
                             None => return Err(null_error(&f.name, i)),
                         }
                     }
                 }
                 (Encoding::OneHot { levels }, Column::Text(v)) => {
-                    for level in levels {
-                        for (i, x) in v.iter().enumerate() {
-                            if !keep[i] {
-                                continue;
-                            }
-                            match x {
-                                Some(x) => values.push(if x == level { 1.0 } else { 0.0 }),
-                                None if self.impute == Impute::Mean => values.push(0.0),
-                                None => return Err(null_error(&f.name, i)),
-                            }
-                        }
+                    // The level of each row once, then one column per level.
+                    let mut code = Vec::with_capacity(rows.len());
+                    for &i in rows {
+                        code.push(match &v[i] {
+                            Some(x) => levels.binary_search(x).ok(),
+                            None if self.impute == Impute::Mean => None,
+                            None => return Err(null_error(&f.name, i)),
+                        });
+                    }
+                    for l in 0..levels.len() {
+                        values.extend(code.iter().map(|c| if *c == Some(l) { 1.0 } else { 0.0 }));
                     }
                 }
                 _ => {
@@ -295,7 +284,12 @@ impl Encoder {
                 }
             }
         }
-        Ok(DenseMatrix::new(rows, width, values, true)?)
+        if width == 0 {
+            return Err(invalid(
+                "the features encode to no columns (text columns with no values); add a feature with values",
+            ));
+        }
+        Ok(Matrix::from_columns(rows.len(), width, values))
     }
 }
 
@@ -308,7 +302,6 @@ fn null_error(name: &str, _row: usize) -> crate::MlError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smartcore::linalg::basic::arrays::Array;
 
     fn cols() -> Vec<(String, Column)> {
         vec![
@@ -328,12 +321,15 @@ mod tests {
         let cols = cols();
         let enc = Encoder::fit(&cols, Impute::Mean).unwrap();
         let aligned = enc.align(&cols).unwrap();
-        let m = enc.encode(&aligned, &[true; 3]).unwrap();
-        assert_eq!(m.shape(), (3, 3));
+        let m = enc.encode(&aligned, &[0, 1, 2]).unwrap();
+        assert_eq!((m.rows(), m.cols()), (3, 3));
         // x (NULL -> mean 2), c=a, c=b
-        assert_eq!(*m.get((1, 0)), 2.0);
-        assert_eq!(*m.get((1, 1)), 1.0);
-        assert_eq!(*m.get((0, 2)), 1.0);
+        assert_eq!(m.get(1, 0), 2.0);
+        assert_eq!(m.get(1, 1), 1.0);
+        assert_eq!(m.get(0, 2), 1.0);
+        // Rows come in the order asked for.
+        let m = enc.encode(&aligned, &[2, 0]).unwrap();
+        assert_eq!(m.get(0, 0), 3.0);
     }
 
     #[test]
@@ -341,7 +337,7 @@ mod tests {
         let cols = cols();
         let enc = Encoder::fit(&cols, Impute::None).unwrap();
         let aligned = enc.align(&cols).unwrap();
-        let err = enc.encode(&aligned, &[true; 3]).unwrap_err().to_string();
+        let err = enc.encode(&aligned, &[0, 1, 2]).unwrap_err().to_string();
         assert!(err.contains("'x' has NULL values"), "{err}");
     }
 

@@ -8,7 +8,6 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use smartcore::linalg::basic::arrays::Array;
 
 use crate::class::{ModelClass, Task};
 use crate::error::{MlError, Result, invalid};
@@ -24,8 +23,9 @@ const TRAIN_STACK: usize = 1 << 30;
 /// Seed of the fixed shuffle of the canonically ordered training rows.
 const ROW_ORDER_SEED: u64 = 0x5eed_f5a1;
 
-/// Version of the model format this build writes; it reads this and older.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the model format this build writes; it reads this one.
+/// Version 1 held smartcore's estimators, which fsql no longer has.
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"FSQLMDL\0";
 
 /// What to train: the class, the hyper-parameters as written, the target
@@ -67,6 +67,11 @@ pub struct ModelInfo {
     pub labels: Vec<Label>,
     /// Seconds since the Unix epoch.
     pub created_at: i64,
+    /// Seconds the estimator took to fit (the query that gave the rows
+    /// and the encoding not included).
+    pub fit_seconds: f64,
+    /// Facts of the fit: iterations run, fitted scale, precisions.
+    pub facts: Vec<(String, String)>,
     /// The fsql version that trained it.
     pub fsql_version: String,
 }
@@ -138,19 +143,12 @@ impl Model {
             _ => {}
         }
         // Training sees the rows in one canonical order, so the model does not
-        // depend on how the engine partitioned and returned them.
-        let order = canonical_order(features, target.as_ref(), rows);
-        // ... shuffled with a fixed seed: rows sorted by target are an unusual
-        // order for order-dependent solvers (SMO passes, k-means++ picks), a
-        // fixed shuffle gives them a typical one.
-        let mut order = order;
+        // depend on how the engine partitioned and returned them, shuffled
+        // with a fixed seed (rows sorted by target are an unusual order for
+        // order-dependent solvers). Only indices move: the matrix is built in
+        // this order from the collected columns, the one copy of the data.
+        let mut order = canonical_order(features, target.as_ref(), rows);
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(ROW_ORDER_SEED));
-        let features: Vec<(String, Column)> = features
-            .iter()
-            .map(|(n, c)| (n.clone(), c.permuted(&order)))
-            .collect();
-        let features = features.as_slice();
-        let target = target.map(|t| t.permuted(&order));
         let encoder = Encoder::fit(features, spec.impute)?;
         let aligned = encoder.align(features)?;
         // Rows kept for training: with impute = 'drop', those without NULLs.
@@ -161,15 +159,13 @@ impl Model {
             }
         }
         let target_name = spec.target.clone().unwrap_or_default();
-        let target_null = |_: usize| {
+        let target_null = || {
             invalid(format!(
                 "target column '{target_name}' has NULL values; filter them out or add WITH (impute = 'drop')"
             ))
         };
         let mut labels: Vec<Label> = Vec::new();
         let mut target_kind = None;
-        let mut class_index: Vec<u32> = Vec::new();
-        let mut numbers: Vec<f64> = Vec::new();
         match &target {
             Some(Target::Labels(kind, values)) => {
                 target_kind = Some(*kind);
@@ -180,14 +176,8 @@ impl Model {
                 for (i, v) in values.iter().enumerate() {
                     match v {
                         None if spec.impute == Impute::Drop => keep[i] = false,
-                        None => return Err(target_null(i)),
+                        None => return Err(target_null()),
                         Some(_) => {}
-                    }
-                }
-                for (i, v) in values.iter().enumerate() {
-                    if keep[i] {
-                        let l = v.as_ref().expect("NULL rows are dropped");
-                        class_index.push(labels.binary_search(l).expect("label is known") as u32);
                     }
                 }
             }
@@ -196,7 +186,7 @@ impl Model {
                 for (i, v) in values.iter().enumerate() {
                     match v {
                         None if spec.impute == Impute::Drop => keep[i] = false,
-                        None => return Err(target_null(i)),
+                        None => return Err(target_null()),
                         Some(x) if !x.is_finite() => {
                             return Err(invalid(format!(
                                 "target column '{target_name}' holds NaN or infinity ({x})"
@@ -205,20 +195,36 @@ impl Model {
                         Some(_) => {}
                     }
                 }
-                numbers = values
+            }
+            None => {}
+        }
+        order.retain(|i| keep[*i]);
+        let training_rows = order.len();
+        if training_rows == 0 {
+            return Err(invalid("the training query returned no rows"));
+        }
+        let mut class_index: Vec<u32> = Vec::new();
+        let mut numbers: Vec<f64> = Vec::new();
+        match &target {
+            Some(Target::Labels(_, values)) => {
+                class_index = order
                     .iter()
-                    .zip(&keep)
-                    .filter(|(_, k)| **k)
-                    .map(|(v, _)| v.expect("NULL rows are dropped"))
+                    .map(|&i| {
+                        let l = values[i].as_ref().expect("NULL rows are dropped");
+                        labels.binary_search(l).expect("label is known") as u32
+                    })
+                    .collect();
+            }
+            Some(Target::Numbers(values)) => {
+                numbers = order
+                    .iter()
+                    .map(|&i| values[i].expect("NULL rows are dropped"))
                     .collect();
             }
             None => {}
         }
-        let training_rows = keep.iter().filter(|k| **k).count();
-        if training_rows == 0 {
-            return Err(invalid("the training query returned no rows"));
-        }
-        let x = encoder.encode(&aligned, &keep)?;
+        let x = encoder.encode(&aligned, &order)?;
+        drop(order);
         let y = match &target {
             Some(Target::Labels(..)) => Y::Classes {
                 index: &class_index,
@@ -227,10 +233,9 @@ impl Model {
             Some(Target::Numbers(_)) => Y::Numbers(&numbers),
             None => Y::None,
         };
-        // smartcore recurses where a loop would do (GaussianNB chains one
-        // iterator per training row): fit on a thread with a large stack.
-        // Its pages are only committed as the recursion touches them. A panic
-        // inside the estimator becomes an error instead of ending the process.
+        // A panic inside an estimator becomes an error instead of ending the
+        // process; the thread's large stack is only committed as used.
+        let started = std::time::Instant::now();
         let estimator = std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .name("fsql-train".into())
@@ -247,7 +252,8 @@ impl Model {
                     MlError::Estimator(format!("the estimator failed: {msg}"))
                 })?
         })?;
-        let metrics = match estimator.predict(&x)? {
+        let fit_seconds = started.elapsed().as_secs_f64();
+        let metrics = match estimator.predict(&x, labels.len())? {
             Prediction::Classes(pred) if task == Task::Classification => {
                 let (p, r, f1) = metrics::weighted_prf(&class_index, &pred);
                 vec![
@@ -260,13 +266,10 @@ impl Model {
                     ("f1".to_string(), f1),
                 ]
             }
-            Prediction::Classes(pred) => {
-                let (n, w) = x.shape();
-                let rows: Vec<Vec<f64>> = (0..n)
-                    .map(|i| (0..w).map(|j| *x.get((i, j))).collect())
-                    .collect();
-                vec![("inertia".to_string(), metrics::inertia(&rows, &pred))]
-            }
+            Prediction::Classes(_) => vec![(
+                "inertia".to_string(),
+                estimator.inertia().unwrap_or(f64::NAN),
+            )],
             Prediction::Numbers(pred) => vec![
                 ("r2".to_string(), metrics::r2(&numbers, &pred)),
                 ("rmse".to_string(), metrics::rmse(&numbers, &pred)),
@@ -290,6 +293,8 @@ impl Model {
                 metrics,
                 labels,
                 created_at,
+                fit_seconds,
+                facts: estimator.facts(),
                 fsql_version: env!("CARGO_PKG_VERSION").to_string(),
             },
             encoder,
@@ -320,8 +325,8 @@ impl Model {
         } else {
             vec![true; rows]
         };
-        let kept = keep.iter().filter(|k| **k).count();
-        let x = self.encoder.encode(&aligned, &keep)?;
+        let kept_rows: Vec<usize> = (0..rows).filter(|i| keep[*i]).collect();
+        let kept = kept_rows.len();
         // Spreads the kept rows' values back over all rows (NULL for dropped).
         fn spread<T: Clone>(keep: &[bool], values: Vec<T>) -> Vec<Option<T>> {
             let mut it = values.into_iter();
@@ -332,7 +337,8 @@ impl Model {
         if kept == 0 {
             return Ok(self.empty(rows));
         }
-        Ok(match self.estimator.predict(&x)? {
+        let x = self.encoder.encode(&aligned, &kept_rows)?;
+        Ok(match self.estimator.predict(&x, self.info.labels.len())? {
             Prediction::Classes(c) if self.info.task == Task::Clustering => {
                 Predictions::Clusters(spread(&keep, c.into_iter().map(i64::from).collect()))
             }
@@ -426,17 +432,6 @@ impl Model {
     }
 }
 
-impl Target {
-    fn permuted(self, order: &[usize]) -> Target {
-        match self {
-            Target::Labels(k, v) => {
-                Target::Labels(k, order.iter().map(|i| v[*i].clone()).collect())
-            }
-            Target::Numbers(v) => Target::Numbers(order.iter().map(|i| v[*i]).collect()),
-        }
-    }
-}
-
 /// Row indices sorted by target, then by each feature (NULLs first).
 fn canonical_order(
     features: &[(String, Column)],
@@ -471,9 +466,14 @@ fn canonical_order(
 }
 
 fn check_version(version: u32) -> Result<()> {
+    if version == 1 {
+        return Err(MlError::Format(
+            "this model was trained by an older fsql (model format 1, smartcore's estimators); train it again with CREATE OR REPLACE MODEL".to_string(),
+        ));
+    }
     if version == 0 || version > FORMAT_VERSION {
         return Err(MlError::Format(format!(
-            "model format version {version} is not supported by this fsql (it reads versions 1 to {FORMAT_VERSION})"
+            "model format version {version} is not supported by this fsql (it reads version {FORMAT_VERSION})"
         )));
     }
     Ok(())

@@ -368,6 +368,10 @@ pub(crate) fn describe(s: &Session, name: &Name, span: Span) -> Result<DataFrame
     for (m, v) in &info.metrics {
         rows.push((format!("metric.{m}"), format!("{v:.6}")));
     }
+    for (k, v) in &info.facts {
+        rows.push((format!("fit.{k}"), v.clone()));
+    }
+    rows.push(("fit_seconds".into(), format!("{:.6}", info.fit_seconds)));
     rows.push(("created_at".into(), timestamp(info.created_at, span)?));
     rows.push(("fsql_version".into(), info.fsql_version.clone()));
     let (keys, values): (Vec<String>, Vec<String>) = rows.into_iter().unzip();

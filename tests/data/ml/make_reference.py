@@ -26,8 +26,31 @@ import re
 import numpy as np
 from sklearn import datasets
 from sklearn.cluster import KMeans
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn.discriminant_analysis import (
+    LinearDiscriminantAnalysis,
+    QuadraticDiscriminantAnalysis,
+)
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    AdaBoostClassifier,
+    AdaBoostRegressor,
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import (
+    BayesianRidge,
+    ElasticNet,
+    HuberRegressor,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+)
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import GaussianNB
@@ -79,7 +102,11 @@ def load(name):
 
 # (model_class as fsql is given it, WITH hyper-parameters, sklearn estimator)
 CLASSIFIERS = [
-    ("LogisticRegression", "C = 1.0", LogisticRegression(C=1.0, max_iter=10000)),
+    (
+        "LogisticRegression",
+        "C = 1.0, max_iter = 10000",
+        LogisticRegression(C=1.0, max_iter=10000),
+    ),
     ("DecisionTreeClassifier", "random_state = 0", DecisionTreeClassifier(random_state=0)),
     (
         "RandomForestClassifier",
@@ -88,7 +115,26 @@ CLASSIFIERS = [
     ),
     ("GaussianNB", "", GaussianNB()),
     ("KNeighborsClassifier", "n_neighbors = 5", KNeighborsClassifier(n_neighbors=5)),
-    ("LinearSVC", "C = 1.0", LinearSVC(C=1.0, max_iter=100000, random_state=0)),
+    ("LinearSVC", "C = 1.0, max_iter = 100000", LinearSVC(C=1.0, max_iter=100000, random_state=0)),
+    (
+        "ExtraTreesClassifier",
+        "n_estimators = 100, random_state = 0",
+        ExtraTreesClassifier(n_estimators=100, random_state=0),
+    ),
+    (
+        "HistGradientBoostingClassifier",
+        "random_state = 0",
+        HistGradientBoostingClassifier(random_state=0),
+    ),
+    ("AdaBoostClassifier", "random_state = 0", AdaBoostClassifier(random_state=0)),
+    ("RidgeClassifier", "alpha = 1.0", RidgeClassifier(alpha=1.0)),
+    ("LinearDiscriminantAnalysis", "", LinearDiscriminantAnalysis()),
+    (
+        "QuadraticDiscriminantAnalysis",
+        "reg_param = 0.1",
+        QuadraticDiscriminantAnalysis(reg_param=0.1),
+    ),
+    ("DummyClassifier", "", DummyClassifier()),
 ]
 REGRESSORS = [
     ("LinearRegression", "", LinearRegression()),
@@ -102,6 +148,20 @@ REGRESSORS = [
         RandomForestRegressor(n_estimators=100, random_state=0),
     ),
     ("KNeighborsRegressor", "n_neighbors = 5", KNeighborsRegressor(n_neighbors=5)),
+    (
+        "ExtraTreesRegressor",
+        "n_estimators = 100, random_state = 0",
+        ExtraTreesRegressor(n_estimators=100, random_state=0),
+    ),
+    (
+        "HistGradientBoostingRegressor",
+        "random_state = 0",
+        HistGradientBoostingRegressor(random_state=0),
+    ),
+    ("AdaBoostRegressor", "random_state = 0", AdaBoostRegressor(random_state=0)),
+    ("HuberRegressor", "max_iter = 1000", HuberRegressor(max_iter=1000)),
+    ("BayesianRidge", "", BayesianRidge()),
+    ("DummyRegressor", "", DummyRegressor()),
 ]
 
 rows = []

@@ -1,0 +1,103 @@
+//! The feature matrix estimators fit on: `f64`, column-major (one feature's
+//! values after another), allocated without aborting when memory runs out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{MlError, Result};
+
+/// `rows × cols` values, column `j` at `data[j * rows .. (j + 1) * rows]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl Matrix {
+    /// A matrix from column-major values.
+    pub(crate) fn from_columns(rows: usize, cols: usize, data: Vec<f64>) -> Matrix {
+        assert_eq!(data.len(), rows * cols, "matrix shape");
+        Matrix { rows, cols, data }
+    }
+
+    /// A matrix of `rows` rows from row-major values.
+    #[cfg(test)]
+    pub(crate) fn from_rows(rows: &[Vec<f64>]) -> Matrix {
+        let n = rows.len();
+        let p = rows.first().map_or(0, Vec::len);
+        let mut data = vec![0.0; n * p];
+        for (i, r) in rows.iter().enumerate() {
+            for (j, v) in r.iter().enumerate() {
+                data[j * n + i] = *v;
+            }
+        }
+        Matrix::from_columns(n, p, data)
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub(crate) fn cols(&self) -> usize {
+        self.cols
+    }
+
+    pub(crate) fn col(&self, j: usize) -> &[f64] {
+        &self.data[j * self.rows..(j + 1) * self.rows]
+    }
+
+    pub(crate) fn get(&self, i: usize, j: usize) -> f64 {
+        self.data[j * self.rows + i]
+    }
+
+    /// Row `i` into `out` (one value per column).
+    pub(crate) fn row_into(&self, i: usize, out: &mut [f64]) {
+        for (j, o) in out.iter_mut().enumerate().take(self.cols) {
+            *o = self.data[j * self.rows + i];
+        }
+    }
+
+    /// Mean of each column.
+    pub(crate) fn column_means(&self) -> Vec<f64> {
+        (0..self.cols)
+            .map(|j| self.col(j).iter().sum::<f64>() / self.rows.max(1) as f64)
+            .collect()
+    }
+
+    /// The rows `which` (in that order) as a new matrix.
+    pub(crate) fn select_rows(&self, which: &[usize]) -> Result<Matrix> {
+        let mut data = alloc(which.len() * self.cols)?;
+        for j in 0..self.cols {
+            let col = self.col(j);
+            data.extend(which.iter().map(|&i| col[i]));
+        }
+        Ok(Matrix::from_columns(which.len(), self.cols, data))
+    }
+
+    /// `self · w + b` for each row.
+    pub(crate) fn dot(&self, w: &[f64], b: f64) -> Vec<f64> {
+        let mut out = vec![b; self.rows];
+        for (j, wj) in w.iter().enumerate().take(self.cols) {
+            if *wj == 0.0 {
+                continue;
+            }
+            for (o, x) in out.iter_mut().zip(self.col(j)) {
+                *o += wj * x;
+            }
+        }
+        out
+    }
+}
+
+/// An empty vector with room for `n` values, or a clear error when the
+/// memory is not there (instead of the process aborting).
+pub(crate) fn alloc<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        MlError::Invalid(format!(
+            "not enough memory for the training data ({} MiB more were needed)",
+            (n as u128 * std::mem::size_of::<T>() as u128) >> 20
+        ))
+    })?;
+    Ok(v)
+}
