@@ -55,15 +55,9 @@ pub(crate) fn fit(
         for c in &labels {
             counts[*c as usize] += 1;
         }
-        for j in 0..p {
-            let col = x.col(j);
-            for (sum, c) in sums.iter_mut().enumerate() {
-                sum[j] = col
-                    .iter()
-                    .zip(&labels)
-                    .filter(|(_, l)| **l as usize == c)
-                    .map(|(v, _)| v)
-                    .sum();
+        for (j, col) in (0..p).map(|j| (j, x.col(j))) {
+            for (v, c) in col.iter().zip(&labels) {
+                sums[*c as usize][j] += v;
             }
         }
         let mut far: Vec<usize> = (0..n).collect();
