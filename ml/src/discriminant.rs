@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, invalid};
 use crate::linalg::symmetric_eigen;
 use crate::linear::{LinearModel, softmax};
-use crate::matrix::Matrix;
+use crate::matrix::{Centre, Matrix, centred_gram};
 
 /// Per-class counts and means.
 fn class_means(x: &Matrix, y: &[u32], classes: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
@@ -34,30 +34,32 @@ fn class_means(x: &Matrix, y: &[u32], classes: usize) -> (Vec<f64>, Vec<Vec<f64>
 }
 
 /// LinearDiscriminantAnalysis (solver 'svd'): decision scores per class.
-pub(crate) fn fit_lda(x: &Matrix, y: &[u32], classes: usize, tol: f64) -> LinearModel {
+pub(crate) fn fit_lda(
+    x: &Matrix,
+    y: &[u32],
+    classes: usize,
+    tol: f64,
+    threads: usize,
+) -> LinearModel {
     let (n, p) = (x.rows(), x.cols());
     let (count, means) = class_means(x, y, classes);
     let priors: Vec<f64> = count.iter().map(|k| k / n as f64).collect();
-    // Within-class centred columns, their standard deviations.
-    let centred = |j: usize, i: usize| x.get(i, j) - means[y[i] as usize][j];
+    // Within-class centred columns: their standard deviations, and the Gram
+    // of the scaled columns sqrt(fac) · Xc / std, whose eigen-decomposition
+    // gives the SVD.
+    let within = centred_gram(x, None, &Centre::Classes(&means, y), threads);
     let std: Vec<f64> = (0..p)
         .map(|j| {
-            let m: f64 = (0..n).map(|i| centred(j, i)).sum::<f64>() / n as f64;
-            let v: f64 = (0..n).map(|i| (centred(j, i) - m).powi(2)).sum::<f64>() / n as f64;
+            // Columns centred per class have mean 0 overall.
+            let v = within[j][j] / n as f64;
             if v > 0.0 { v.sqrt() } else { 1.0 }
         })
         .collect();
     let fac = 1.0 / n as f64;
-    // Gram of sqrt(fac) · Xc / std: its eigen-decomposition gives the SVD.
     let mut gram = vec![vec![0.0; p]; p];
     for a in 0..p {
-        for b in a..p {
-            let s: f64 = (0..n)
-                .map(|i| centred(a, i) / std[a] * centred(b, i) / std[b])
-                .sum::<f64>()
-                * fac;
-            gram[a][b] = s;
-            gram[b][a] = s;
+        for b in 0..p {
+            gram[a][b] = within[a][b] * fac / (std[a] * std[b]);
         }
     }
     let (values, vectors) = symmetric_eigen(&gram);
@@ -183,6 +185,7 @@ pub(crate) fn fit_qda(
     reg_param: f64,
     tol: f64,
     labels: &dyn Fn(usize) -> String,
+    threads: usize,
 ) -> Result<Qda> {
     let p = x.cols();
     let (count, means) = class_means(x, y, classes);
@@ -199,18 +202,9 @@ pub(crate) fn fit_qda(
             )));
         }
         let denom = rows.len() as f64;
-        let mut cov = vec![vec![0.0; p]; p];
-        for a in 0..p {
-            for b in a..p {
-                let s: f64 = rows
-                    .iter()
-                    .map(|&i| (x.get(i, a) - means[c][a]) * (x.get(i, b) - means[c][b]))
-                    .sum::<f64>()
-                    / denom;
-                cov[a][b] = s;
-                cov[b][a] = s;
-            }
-        }
+        let mut cov = centred_gram(x, Some(&rows), &Centre::Columns(&means[c]), threads);
+        cov.iter_mut()
+            .for_each(|row| row.iter_mut().for_each(|v| *v /= denom));
         let (values, vectors) = symmetric_eigen(&cov);
         let scaling: Vec<f64> = values
             .iter()
@@ -234,51 +228,44 @@ pub(crate) fn fit_qda(
 }
 
 impl Qda {
-    /// Log-posterior scores (up to a constant) per row and class.
+    /// Log-posterior scores (up to a constant) per row and class, computed
+    /// column by column (`scores[class][row]`).
     fn scores(&self, x: &Matrix) -> Vec<Vec<f64>> {
-        let p = x.cols();
-        let mut row = vec![0.0; p];
-        (0..x.rows())
-            .map(|i| {
-                x.row_into(i, &mut row);
-                (0..self.means.len())
-                    .map(|c| {
-                        let mut norm2 = 0.0;
-                        let mut logdet = 0.0;
-                        for (v, s) in self.rotations[c].iter().zip(&self.scalings[c]) {
-                            let proj: f64 = v
-                                .iter()
-                                .zip(&row)
-                                .zip(&self.means[c])
-                                .map(|((a, b), m)| a * (b - m))
-                                .sum();
-                            norm2 += proj * proj / s;
-                            logdet += s.ln();
+        let (n, p) = (x.rows(), x.cols());
+        (0..self.means.len())
+            .map(|c| {
+                let logdet: f64 = self.scalings[c].iter().map(|s| s.ln()).sum();
+                let mut norm2 = vec![0.0; n];
+                let mut z = vec![0.0; n];
+                for (v, s) in self.rotations[c].iter().zip(&self.scalings[c]) {
+                    z.iter_mut().for_each(|e| *e = 0.0);
+                    for j in 0..p {
+                        let (w, m) = (v[j], self.means[c][j]);
+                        for (e, xv) in z.iter_mut().zip(x.col(j)) {
+                            *e += w * (xv - m);
                         }
-                        -0.5 * (norm2 + logdet) + self.log_priors[c]
-                    })
+                    }
+                    for (a, e) in norm2.iter_mut().zip(&z) {
+                        *a += e * e / s;
+                    }
+                }
+                norm2
+                    .iter()
+                    .map(|d| -0.5 * (d + logdet) + self.log_priors[c])
                     .collect()
             })
             .collect()
     }
 
     pub(crate) fn predict(&self, x: &Matrix) -> Vec<u32> {
-        self.scores(x)
-            .iter()
-            .map(|s| {
-                let mut best = 0;
-                for k in 1..s.len() {
-                    if s[k] > s[best] {
-                        best = k;
-                    }
-                }
-                best as u32
-            })
-            .collect()
+        crate::linear::argmax_scores(&self.scores(x), x.rows())
     }
 
     pub(crate) fn probabilities(&self, x: &Matrix) -> Vec<Vec<f64>> {
-        self.scores(x).iter().map(|s| softmax(s)).collect()
+        let s = self.scores(x);
+        (0..x.rows())
+            .map(|i| softmax(&s.iter().map(|c| c[i]).collect::<Vec<_>>()))
+            .collect()
     }
 }
 
@@ -299,9 +286,9 @@ mod tests {
             .collect();
         let y: Vec<u32> = (0..90).map(|i| (i % 3) as u32).collect();
         let x = Matrix::from_rows(&rows);
-        let lda = fit_lda(&x, &y, 3, 1e-4);
+        let lda = fit_lda(&x, &y, 3, 1e-4, 2);
         assert_eq!(lda.predict_classes(&x), y);
-        let qda = fit_qda(&x, &y, 3, 0.0, 1e-4, &|c| c.to_string()).unwrap();
+        let qda = fit_qda(&x, &y, 3, 0.0, 1e-4, &|c| c.to_string(), 2).unwrap();
         assert_eq!(qda.predict(&x), y);
         let p = lda_probabilities(&lda, &x);
         assert!((p[0].iter().sum::<f64>() - 1.0).abs() < 1e-12);

@@ -116,7 +116,43 @@ fn hgb_settings(p: &Params, threads: usize) -> hgb::Settings {
 }
 
 impl Fitted {
-    pub(crate) fn fit(class: ModelClass, p: &Params, x: &Matrix, y: Y<'_>) -> Result<Fitted> {
+    /// Fits `class` on `x`; the matrix comes back unless the estimator kept
+    /// it (kNN keeps its training rows).
+    pub(crate) fn fit(
+        class: ModelClass,
+        p: &Params,
+        x: Matrix,
+        y: Y<'_>,
+    ) -> Result<(Fitted, Option<Matrix>)> {
+        if matches!(class, ModelClass::KnnClassifier | ModelClass::KnnRegressor) {
+            let nn = Neighbors::fit(x, p.usize("n_neighbors"), p.text("weights") == "distance");
+            let fitted = match (class, y) {
+                (ModelClass::KnnClassifier, Y::Classes { index, count }) if count >= 2 => {
+                    Fitted::KnnClassifier {
+                        nn,
+                        y: index.to_vec(),
+                    }
+                }
+                (ModelClass::KnnClassifier, Y::Classes { .. }) => {
+                    return Err(invalid(
+                        "the target column has only one class; a classifier needs at least two",
+                    ));
+                }
+                (ModelClass::KnnRegressor, Y::Numbers(v)) => {
+                    Fitted::KnnRegressor { nn, y: v.to_vec() }
+                }
+                (ModelClass::KnnClassifier, _) => {
+                    return Err(invalid("a classifier needs a target column"));
+                }
+                _ => return Err(invalid("a regressor needs a numeric target column")),
+            };
+            return Ok((fitted, None));
+        }
+        let fitted = Self::fit_on(class, p, &x, y)?;
+        Ok((fitted, Some(x)))
+    }
+
+    fn fit_on(class: ModelClass, p: &Params, x: &Matrix, y: Y<'_>) -> Result<Fitted> {
         use ModelClass::*;
         let threads = par::threads(if class.params().iter().any(|s| s.name == "n_jobs") {
             p.jobs()
@@ -139,7 +175,7 @@ impl Fitted {
             Y::Numbers(v) => Ok(*v),
             _ => Err(invalid("a regressor needs a numeric target column")),
         };
-        let binned = |max_bins: usize| Binned::new(x, max_bins, threads);
+        let binned = |max_bins: usize| Binned::new(x, None, max_bins, threads);
         let fit_intercept = || p.bool("fit_intercept");
         Ok(match class {
             LogisticRegression => {
@@ -184,7 +220,7 @@ impl Fitted {
             }
             LinearDiscriminantAnalysis => {
                 let (y, k) = classes()?;
-                Fitted::Lda(discriminant::fit_lda(x, y, k, p.f64("tol")))
+                Fitted::Lda(discriminant::fit_lda(x, y, k, p.f64("tol"), threads))
             }
             QuadraticDiscriminantAnalysis => {
                 let (y, k) = classes()?;
@@ -195,23 +231,14 @@ impl Fitted {
                     p.f64("reg_param"),
                     p.f64("tol"),
                     &|c| c.to_string(),
+                    threads,
                 )?)
             }
             GaussianNb => {
                 let (y, k) = classes()?;
                 Fitted::NaiveBayes(GaussianNaiveBayes::fit(x, y, k, p.f64("var_smoothing")))
             }
-            KnnClassifier => {
-                let (y, _) = classes()?;
-                Fitted::KnnClassifier {
-                    nn: Neighbors::fit(
-                        x.clone(),
-                        p.usize("n_neighbors"),
-                        p.text("weights") == "distance",
-                    ),
-                    y: y.to_vec(),
-                }
-            }
+            KnnClassifier | KnnRegressor => unreachable!("kNN is fitted by `fit`"),
             DecisionTreeClassifier | RandomForestClassifier | ExtraTreesClassifier => {
                 let (y, k) = classes()?;
                 let bins = binned(256)?;
@@ -333,14 +360,6 @@ impl Fitted {
                 },
                 threads,
             )),
-            KnnRegressor => Fitted::KnnRegressor {
-                nn: Neighbors::fit(
-                    x.clone(),
-                    p.usize("n_neighbors"),
-                    p.text("weights") == "distance",
-                ),
-                y: numbers()?.to_vec(),
-            },
             DecisionTreeRegressor | RandomForestRegressor | ExtraTreesRegressor => {
                 let y = numbers()?;
                 let bins = binned(256)?;
@@ -407,7 +426,7 @@ impl Fitted {
                         (v[m / 2 - 1] + v[m / 2]) / 2.0
                     }
                 } else {
-                    y.iter().sum::<f64>() / y.len().max(1) as f64
+                    exact_sum(y) / y.len().max(1) as f64
                 };
                 Fitted::DummyRegressor(value)
             }
@@ -432,8 +451,7 @@ impl Fitted {
     }
 
     /// Class indices (classifiers, k-means) or numbers (regressors).
-    pub(crate) fn predict(&self, x: &Matrix, classes: usize) -> Result<Prediction> {
-        let threads = par::threads(None);
+    pub(crate) fn predict(&self, x: &Matrix, classes: usize, threads: usize) -> Result<Prediction> {
         Ok(match self {
             Fitted::Logistic(m) => Prediction::Classes(m.linear.predict_classes(x)),
             Fitted::LinearClassifier(m) | Fitted::Lda(m) => {
@@ -452,7 +470,7 @@ impl Fitted {
             | Fitted::HgbClassifier(_)
             | Fitted::DummyClassifier(_) => {
                 let p = self
-                    .probabilities(x, classes)?
+                    .probabilities(x, classes, threads)?
                     .expect("these classifiers have probabilities");
                 Prediction::Classes(p.iter().map(|r| argmax(r)).collect())
             }
@@ -470,14 +488,50 @@ impl Fitted {
         })
     }
 
+    /// Class indices, and (when asked for and the class has them) each
+    /// row's class probabilities, computed once for the classifiers that
+    /// predict from them.
+    pub(crate) fn classify(
+        &self,
+        x: &Matrix,
+        classes: usize,
+        with_probability: bool,
+        threads: usize,
+    ) -> Result<(Vec<u32>, Option<Vec<Vec<f64>>>)> {
+        let from_probabilities = matches!(
+            self,
+            Fitted::KnnClassifier { .. }
+                | Fitted::TreeClassifier(_)
+                | Fitted::ForestClassifier(_)
+                | Fitted::HgbClassifier(_)
+        );
+        if from_probabilities {
+            let p = self
+                .probabilities(x, classes, threads)?
+                .expect("these classifiers have probabilities");
+            let c = p.iter().map(|r| argmax(r)).collect();
+            return Ok((c, with_probability.then_some(p)));
+        }
+        let c = match self.predict(x, classes, threads)? {
+            Prediction::Classes(c) => c,
+            Prediction::Numbers(_) => return Err(invalid("not a classifier")),
+        };
+        let p = if with_probability {
+            self.probabilities(x, classes, threads)?
+        } else {
+            None
+        };
+        Ok((c, p))
+    }
+
     /// The probability of each class, per row, for the classifiers that
     /// have one (`None` for the others).
     pub(crate) fn probabilities(
         &self,
         x: &Matrix,
         classes: usize,
+        threads: usize,
     ) -> Result<Option<Vec<Vec<f64>>>> {
-        let threads = par::threads(None);
         Ok(match self {
             Fitted::Logistic(m) => Some(m.probabilities(x, classes)),
             Fitted::Lda(m) => Some(discriminant::lda_probabilities(m, x)),
@@ -514,6 +568,11 @@ impl Fitted {
             ],
             _ => vec![],
         }
+    }
+
+    /// False for the dummies, whose predictions ignore the features.
+    pub(crate) fn reads_features(&self) -> bool {
+        !matches!(self, Fitted::DummyClassifier(_) | Fitted::DummyRegressor(_))
     }
 
     pub(crate) fn inertia(&self) -> Option<f64> {
@@ -572,6 +631,72 @@ impl DummyClassifier {
                 }
             })
             .collect()
+    }
+}
+
+/// The correctly rounded sum of `values` whatever their order (Shewchuk's
+/// partials, as Python's `math.fsum`).
+fn exact_sum(values: &[f64]) -> f64 {
+    let mut partials: Vec<f64> = Vec::new();
+    for &v in values {
+        let mut x = v;
+        let mut kept = 0;
+        for i in 0..partials.len() {
+            let mut y = partials[i];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                partials[kept] = lo;
+                kept += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(kept);
+        partials.push(x);
+    }
+    // The partials are non-overlapping, in increasing magnitude: add them
+    // from the largest down, then correct the last rounding to even.
+    let mut n = partials.len();
+    if n == 0 {
+        return 0.0;
+    }
+    n -= 1;
+    let mut hi = partials[n];
+    let mut lo = 0.0;
+    while n > 0 {
+        let x = hi;
+        n -= 1;
+        let y = partials[n];
+        hi = x + y;
+        lo = y - (hi - x);
+        if lo != 0.0 {
+            break;
+        }
+    }
+    if n > 0 && ((lo < 0.0 && partials[n - 1] < 0.0) || (lo > 0.0 && partials[n - 1] > 0.0)) {
+        let y = lo * 2.0;
+        let x = hi + y;
+        if y == x - hi {
+            hi = x;
+        }
+    }
+    hi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_sum_ignores_the_order() {
+        let v = [1e16, 1.0, -1e16, 3.5, 0.1, 0.2, -0.3];
+        let mut r = v;
+        r.reverse();
+        assert_eq!(exact_sum(&v), exact_sum(&r));
+        assert_eq!(exact_sum(&v), 4.5);
     }
 }
 

@@ -11,16 +11,35 @@ use crate::matrix::{Matrix, alloc};
 /// One input column, as the engine hands it over.
 #[derive(Debug, Clone)]
 pub enum Column {
-    /// Integers, floats, decimals and booleans (as 0/1).
-    Numeric(Vec<Option<f64>>),
+    /// Integers, floats, decimals and booleans (as 0/1): the values (any
+    /// number where NULL) and, when there are NULLs, which are valid.
+    Numeric(Vec<f64>, Option<Vec<bool>>),
     /// Strings: one-hot encoded.
     Text(Vec<Option<String>>),
 }
 
 impl Column {
+    /// A numeric column from optional values.
+    pub fn numbers(values: Vec<Option<f64>>) -> Column {
+        let valid: Vec<bool> = values.iter().map(Option::is_some).collect();
+        let dense = values.iter().map(|v| v.unwrap_or(0.0)).collect();
+        Column::Numeric(dense, valid.contains(&false).then_some(valid))
+    }
+
+    /// Value `i` of a numeric column (None where NULL or for text).
+    pub fn number(&self, i: usize) -> Option<f64> {
+        match self {
+            Column::Numeric(v, valid) => match valid {
+                Some(ok) if !ok[i] => None,
+                _ => Some(v[i]),
+            },
+            Column::Text(_) => None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
-            Column::Numeric(v) => v.len(),
+            Column::Numeric(v, _) => v.len(),
             Column::Text(v) => v.len(),
         }
     }
@@ -31,14 +50,14 @@ impl Column {
 
     fn is_null(&self, row: usize) -> bool {
         match self {
-            Column::Numeric(v) => v[row].is_none(),
+            Column::Numeric(_, valid) => valid.as_ref().is_some_and(|ok| !ok[row]),
             Column::Text(v) => v[row].is_none(),
         }
     }
 
     fn kind(&self) -> &'static str {
         match self {
-            Column::Numeric(_) => "numeric",
+            Column::Numeric(..) => "numeric",
             Column::Text(_) => "text",
         }
     }
@@ -137,25 +156,31 @@ impl Encoder {
         let mut features = Vec::with_capacity(columns.len());
         for (name, col) in columns {
             let encoding = match col {
-                Column::Numeric(v) => {
-                    let present: Vec<f64> = v.iter().flatten().copied().collect();
-                    if present.iter().any(|x| !x.is_finite()) {
+                Column::Numeric(v, valid) => {
+                    let (mut sum, mut count, mut finite) = (0.0, 0usize, true);
+                    for (i, x) in v.iter().enumerate() {
+                        if valid.as_ref().is_some_and(|ok| !ok[i]) {
+                            continue;
+                        }
+                        finite &= x.is_finite();
+                        sum += x;
+                        count += 1;
+                    }
+                    if !finite {
                         return Err(invalid(format!(
                             "feature column '{name}' holds NaN or infinite values"
                         )));
                     }
-                    let mean = if present.is_empty() {
-                        0.0
-                    } else {
-                        present.iter().sum::<f64>() / present.len() as f64
-                    };
+                    let mean = if count == 0 { 0.0 } else { sum / count as f64 };
                     Encoding::Numeric { mean }
                 }
                 Column::Text(v) => {
-                    let mut levels: Vec<String> = v.iter().flatten().cloned().collect();
-                    levels.sort();
+                    let mut levels: Vec<&String> = v.iter().flatten().collect();
+                    levels.sort_unstable();
                     levels.dedup();
-                    Encoding::OneHot { levels }
+                    Encoding::OneHot {
+                        levels: levels.into_iter().cloned().collect(),
+                    }
                 }
             };
             features.push(Feature {
@@ -246,50 +271,119 @@ impl Encoder {
     }
 
     /// The feature matrix of the rows `rows` (in that order), column-major,
-    /// the one copy of the training data an estimator fits on. A NULL is an
-    /// error unless the encoder imputes.
+    /// the one copy of the training data an estimator fits on; columns are
+    /// filled on several cores. A NULL is an error unless the encoder imputes.
     pub(crate) fn encode(&self, columns: &[&Column], rows: &[usize]) -> Result<Matrix> {
         let width = self.width();
-        let mut values: Vec<f64> = alloc(rows.len() * width)?;
-        for (f, col) in self.features.iter().zip(columns) {
-            match (&f.encoding, col) {
-                (Encoding::Numeric { mean }, Column::Numeric(v)) => {
-                    for &i in rows {
-                        match v[i] {
-                            Some(x) => values.push(x),
-                            None if self.impute == Impute::Mean => values.push(*mean),
-                            None => return Err(null_error(&f.name, i)),
-                        }
-                    }
-                }
-                (Encoding::OneHot { levels }, Column::Text(v)) => {
-                    // The level of each row once, then one column per level.
-                    let mut code = Vec::with_capacity(rows.len());
-                    for &i in rows {
-                        code.push(match &v[i] {
-                            Some(x) => levels.binary_search(x).ok(),
-                            None if self.impute == Impute::Mean => None,
-                            None => return Err(null_error(&f.name, i)),
-                        });
-                    }
-                    for l in 0..levels.len() {
-                        values.extend(code.iter().map(|c| if *c == Some(l) { 1.0 } else { 0.0 }));
-                    }
-                }
-                _ => {
-                    return Err(invalid(format!(
-                        "feature column '{}' changed type since training",
-                        f.name
-                    )));
-                }
-            }
-        }
         if width == 0 {
             return Err(invalid(
                 "the features encode to no columns (text columns with no values); add a feature with values",
             ));
         }
-        Ok(Matrix::from_columns(rows.len(), width, values))
+        let n = rows.len();
+        let mut values: Vec<f64> = alloc(n * width)?;
+        // SAFETY: f64 has no invalid bit patterns, and every value is written
+        // below (each feature's slice by `encode_feature`) before `set_len`.
+        let whole: &mut [f64] = unsafe {
+            std::slice::from_raw_parts_mut(
+                values.spare_capacity_mut().as_mut_ptr().cast::<f64>(),
+                n * width,
+            )
+        };
+        // Each feature's slice of the matrix.
+        let mut slices: Vec<&mut [f64]> = Vec::with_capacity(self.features.len());
+        let mut rest = whole;
+        for f in &self.features {
+            let w = match &f.encoding {
+                Encoding::Numeric { .. } => 1,
+                Encoding::OneHot { levels } => levels.len(),
+            };
+            let (head, tail) = rest.split_at_mut(w * n);
+            slices.push(head);
+            rest = tail;
+        }
+        let threads = crate::par::threads(None).min(self.features.len());
+        let jobs: Vec<(usize, &mut [f64])> = slices.into_iter().enumerate().collect();
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let mut chunks: Vec<Vec<(usize, &mut [f64])>> =
+                (0..threads).map(|_| Vec::new()).collect();
+            for (k, job) in jobs.into_iter().enumerate() {
+                chunks[k % threads].push(job);
+            }
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    s.spawn(move || -> Result<()> {
+                        for (fi, out) in chunk {
+                            self.encode_feature(fi, columns[fi], rows, out)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        for r in results {
+            r?;
+        }
+        // SAFETY: every slice was filled.
+        unsafe { values.set_len(n * width) };
+        Ok(Matrix::from_columns(n, width, values))
+    }
+
+    /// Feature `fi`'s encoded column(s) of `rows` into `out`.
+    fn encode_feature(
+        &self,
+        fi: usize,
+        col: &Column,
+        rows: &[usize],
+        out: &mut [f64],
+    ) -> Result<()> {
+        let f = &self.features[fi];
+        match (&f.encoding, col) {
+            (Encoding::Numeric { mean }, Column::Numeric(v, valid)) => match valid {
+                None => {
+                    for (o, &i) in out.iter_mut().zip(rows) {
+                        *o = v[i];
+                    }
+                }
+                Some(ok) => {
+                    for (o, &i) in out.iter_mut().zip(rows) {
+                        *o = if ok[i] {
+                            v[i]
+                        } else if self.impute == Impute::Mean {
+                            *mean
+                        } else {
+                            return Err(null_error(&f.name, i));
+                        };
+                    }
+                }
+            },
+            (Encoding::OneHot { levels }, Column::Text(v)) => {
+                let n = rows.len();
+                out.iter_mut().for_each(|o| *o = 0.0);
+                for (k, &i) in rows.iter().enumerate() {
+                    let level = match &v[i] {
+                        Some(x) => levels.binary_search(x).ok(),
+                        None if self.impute == Impute::Mean => None,
+                        None => return Err(null_error(&f.name, i)),
+                    };
+                    if let Some(l) = level {
+                        out[l * n + k] = 1.0;
+                    }
+                }
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "feature column '{}' changed type since training",
+                    f.name
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -307,7 +401,7 @@ mod tests {
         vec![
             (
                 "x".into(),
-                Column::Numeric(vec![Some(1.0), None, Some(3.0)]),
+                Column::numbers(vec![Some(1.0), None, Some(3.0)]),
             ),
             (
                 "c".into(),
@@ -344,7 +438,7 @@ mod tests {
     #[test]
     fn missing_and_mistyped_features_are_named() {
         let enc = Encoder::fit(&cols(), Impute::None).unwrap();
-        let only_x = vec![("x".to_string(), Column::Numeric(vec![Some(1.0)]))];
+        let only_x = vec![("x".to_string(), Column::numbers(vec![Some(1.0)]))];
         let err = enc.align(&only_x).unwrap_err().to_string();
         assert!(err.contains("no feature column 'c'"), "{err}");
         let typed = vec![

@@ -57,6 +57,19 @@ impl Matrix {
         }
     }
 
+    /// The rows `range` row-major (`out[r * cols + j]`), for code that
+    /// walks one row at a time (tree traversal).
+    pub(crate) fn rows_major(&self, range: std::ops::Range<usize>) -> Vec<f64> {
+        let m = range.len();
+        let mut out = vec![0.0; m * self.cols];
+        for j in 0..self.cols {
+            for (r, v) in self.col(j)[range.clone()].iter().enumerate() {
+                out[r * self.cols + j] = *v;
+            }
+        }
+        out
+    }
+
     /// Mean of each column.
     pub(crate) fn column_means(&self) -> Vec<f64> {
         (0..self.cols)
@@ -87,6 +100,99 @@ impl Matrix {
         }
         out
     }
+}
+
+/// What a Gram matrix's columns are centred on.
+pub(crate) enum Centre<'a> {
+    /// One value per column.
+    Columns(&'a [f64]),
+    /// The mean of the row's class: `means[class][column]`, `class[row]`.
+    Classes(&'a [Vec<f64>], &'a [u32]),
+}
+
+/// `Σᵢ (x_ia - c(i, a)) (x_ib - c(i, b))` for every pair of columns, over
+/// the rows `rows` (all when None): a centred Gram matrix, summed over
+/// blocks of rows (each copied centred into a small buffer and multiplied
+/// on the machine's SIMD) spread over `threads`.
+pub(crate) fn centred_gram(
+    x: &Matrix,
+    rows: Option<&[usize]>,
+    centre: &Centre,
+    threads: usize,
+) -> Vec<Vec<f64>> {
+    const BLOCK: usize = 4096;
+    let p = x.cols;
+    let n = rows.map_or(x.rows, <[usize]>::len);
+    let blocks = crate::par::blocks(n, BLOCK);
+    let partial = crate::par::map(blocks.len(), threads, |b| {
+        let range = blocks[b].clone();
+        let m = range.len();
+        let mut buf = vec![0.0; m * p];
+        for j in 0..p {
+            let col = x.col(j);
+            let out = &mut buf[j * m..(j + 1) * m];
+            match (rows, centre) {
+                (None, Centre::Columns(c)) => {
+                    for (o, v) in out.iter_mut().zip(&col[range.clone()]) {
+                        *o = v - c[j];
+                    }
+                }
+                (Some(rs), Centre::Columns(c)) => {
+                    for (o, &i) in out.iter_mut().zip(&rs[range.clone()]) {
+                        *o = col[i] - c[j];
+                    }
+                }
+                (None, Centre::Classes(means, class)) => {
+                    for (o, i) in out.iter_mut().zip(range.clone()) {
+                        *o = col[i] - means[class[i] as usize][j];
+                    }
+                }
+                (Some(rs), Centre::Classes(means, class)) => {
+                    for (o, &i) in out.iter_mut().zip(&rs[range.clone()]) {
+                        *o = col[i] - means[class[i] as usize][j];
+                    }
+                }
+            }
+        }
+        // g (p × p, row-major) = bufᵀ · buf, a matrix product on the
+        // machine's SIMD.
+        let mut g = vec![0.0; p * p];
+        // SAFETY: buf is m × p column-major (element (i, c) at c·m + i);
+        // bufᵀ reads it with strides (m, 1), buf with (1, m); g is p × p.
+        unsafe {
+            matrixmultiply::dgemm(
+                p,
+                m,
+                p,
+                1.0,
+                buf.as_ptr(),
+                m as isize,
+                1,
+                buf.as_ptr(),
+                1,
+                m as isize,
+                0.0,
+                g.as_mut_ptr(),
+                p as isize,
+                1,
+            );
+        }
+        g
+    });
+    let mut out = vec![vec![0.0; p]; p];
+    for g in partial {
+        for a in 0..p {
+            for c in a..p {
+                out[a][c] += g[a * p + c];
+            }
+        }
+    }
+    for a in 0..p {
+        for c in 0..a {
+            out[a][c] = out[c][a];
+        }
+    }
+    out
 }
 
 /// An empty vector with room for `n` values, or a clear error when the

@@ -4,24 +4,27 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::class::{ModelClass, Task};
 use crate::error::{MlError, Result, invalid};
 use crate::estimator::{Fitted, Prediction, Y};
 use crate::features::{Column, Encoder, Impute, Label, TargetKind};
+use crate::matrix::Matrix;
 use crate::metrics;
+use crate::par;
 use crate::params::Params;
 pub use crate::params::Value;
 
 /// Stack of the training thread (virtual; committed only as used).
 const TRAIN_STACK: usize = 1 << 30;
 
-/// Seed of the fixed shuffle of the canonically ordered training rows.
+/// Seed of the row hash that orders the training rows.
 const ROW_ORDER_SEED: u64 = 0x5eed_f5a1;
+
+/// Training metrics (DESCRIBE MODEL) are computed on at most this many of
+/// the training rows.
+const METRIC_ROWS: usize = 10_000;
 
 /// Version of the model format this build writes; it reads this one.
 /// Version 1 held smartcore's estimators, which fsql no longer has.
@@ -84,6 +87,49 @@ pub struct Model {
     estimator: Fitted,
 }
 
+/// Metrics of the estimator on (a sample of) its training rows.
+fn training_metrics(
+    estimator: &Fitted,
+    x: &Matrix,
+    task: Task,
+    class_index: &[u32],
+    numbers: &[f64],
+    classes: usize,
+) -> Result<Vec<(String, f64)>> {
+    Ok(match estimator.predict(x, classes, par::threads(None))? {
+        Prediction::Classes(pred) if task == Task::Classification => {
+            let (p, r, f1) = metrics::weighted_prf(class_index, &pred);
+            vec![
+                (
+                    "accuracy".to_string(),
+                    metrics::accuracy(class_index, &pred),
+                ),
+                ("precision".to_string(), p),
+                ("recall".to_string(), r),
+                ("f1".to_string(), f1),
+            ]
+        }
+        Prediction::Classes(_) => vec![(
+            "inertia".to_string(),
+            estimator.inertia().unwrap_or(f64::NAN),
+        )],
+        Prediction::Numbers(pred) => vec![
+            ("r2".to_string(), metrics::r2(numbers, &pred)),
+            ("rmse".to_string(), metrics::rmse(numbers, &pred)),
+            ("mae".to_string(), metrics::mae(numbers, &pred)),
+        ],
+    })
+}
+
+/// Rows per block of a prediction.
+const PREDICT_BLOCK: usize = 16_384;
+
+/// A block's predictions.
+enum Part {
+    Classes(Vec<u32>, Option<Vec<f64>>),
+    Numbers(Vec<f64>),
+}
+
 /// PREDICT's output for a batch of rows.
 #[derive(Debug, Clone)]
 pub enum Predictions {
@@ -143,12 +189,20 @@ impl Model {
             _ => {}
         }
         // Training sees the rows in one canonical order, so the model does not
-        // depend on how the engine partitioned and returned them, shuffled
-        // with a fixed seed (rows sorted by target are an unusual order for
-        // order-dependent solvers). Only indices move: the matrix is built in
-        // this order from the collected columns, the one copy of the data.
-        let mut order = canonical_order(features, target.as_ref(), rows);
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(ROW_ORDER_SEED));
+        // depend on how the engine partitioned and returned them. Only
+        // indices move: the matrix is built in this order from the collected
+        // columns, the one copy of the data.
+        // The dummies' fits do not depend on the order of the rows (counts,
+        // an exact sum, a median): they skip the sort.
+        let order_free = matches!(
+            class,
+            ModelClass::DummyClassifier | ModelClass::DummyRegressor
+        );
+        let mut order = if order_free {
+            (0..rows).collect()
+        } else {
+            canonical_order(features, target.as_ref(), rows)
+        };
         let encoder = Encoder::fit(features, spec.impute)?;
         let aligned = encoder.align(features)?;
         // Rows kept for training: with impute = 'drop', those without NULLs.
@@ -169,10 +223,10 @@ impl Model {
         match &target {
             Some(Target::Labels(kind, values)) => {
                 target_kind = Some(*kind);
-                let mut present: Vec<Label> = values.iter().flatten().cloned().collect();
-                present.sort();
+                let mut present: Vec<&Label> = values.iter().flatten().collect();
+                present.sort_unstable();
                 present.dedup();
-                labels = present;
+                labels = present.into_iter().cloned().collect();
                 for (i, v) in values.iter().enumerate() {
                     match v {
                         None if spec.impute == Impute::Drop => keep[i] = false,
@@ -223,7 +277,12 @@ impl Model {
             }
             None => {}
         }
-        let x = encoder.encode(&aligned, &order)?;
+        let x = if order_free {
+            // The dummies never read the features.
+            crate::matrix::Matrix::from_columns(order.len(), 0, Vec::new())
+        } else {
+            encoder.encode(&aligned, &order)?
+        };
         drop(order);
         let y = match &target {
             Some(Target::Labels(..)) => Y::Classes {
@@ -240,7 +299,7 @@ impl Model {
             std::thread::Builder::new()
                 .name("fsql-train".into())
                 .stack_size(TRAIN_STACK)
-                .spawn_scoped(scope, || Fitted::fit(class, &params, &x, y))
+                .spawn_scoped(scope, || Fitted::fit(class, &params, x, y))
                 .map_err(|e| MlError::Estimator(format!("cannot start training: {e}")))?
                 .join()
                 .map_err(|p| {
@@ -252,29 +311,25 @@ impl Model {
                     MlError::Estimator(format!("the estimator failed: {msg}"))
                 })?
         })?;
+        let (estimator, x) = estimator;
         let fit_seconds = started.elapsed().as_secs_f64();
-        let metrics = match estimator.predict(&x, labels.len())? {
-            Prediction::Classes(pred) if task == Task::Classification => {
-                let (p, r, f1) = metrics::weighted_prf(&class_index, &pred);
-                vec![
-                    (
-                        "accuracy".to_string(),
-                        metrics::accuracy(&class_index, &pred),
-                    ),
-                    ("precision".to_string(), p),
-                    ("recall".to_string(), r),
-                    ("f1".to_string(), f1),
-                ]
+        // Metrics on (at most) the first METRIC_ROWS rows of the canonical
+        // order, a sample of the training rows. kNN keeps its training rows
+        // (it is handed the matrix): predicting there costs what PREDICT
+        // costs, which its fit (storing the rows) does not; no metrics.
+        let metrics = match x {
+            None => Vec::new(),
+            Some(x) => {
+                let sample = x.rows().min(METRIC_ROWS);
+                let xs = if sample < x.rows() {
+                    x.select_rows(&(0..sample).collect::<Vec<_>>())?
+                } else {
+                    x
+                };
+                let class_index = &class_index[..class_index.len().min(sample)];
+                let numbers = &numbers[..numbers.len().min(sample)];
+                training_metrics(&estimator, &xs, task, class_index, numbers, labels.len())?
             }
-            Prediction::Classes(_) => vec![(
-                "inertia".to_string(),
-                estimator.inertia().unwrap_or(f64::NAN),
-            )],
-            Prediction::Numbers(pred) => vec![
-                ("r2".to_string(), metrics::r2(&numbers, &pred)),
-                ("rmse".to_string(), metrics::rmse(&numbers, &pred)),
-                ("mae".to_string(), metrics::mae(&numbers, &pred)),
-            ],
         };
         let created_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -308,8 +363,18 @@ impl Model {
     }
 
     /// Predicts for the rows of `features` (found by name; other columns are
-    /// ignored). With impute = 'drop', rows with a NULL feature get NULL.
+    /// ignored), with the probability of each predicted class where the
+    /// class has one. With impute = 'drop', rows with a NULL feature get NULL.
     pub fn predict(&self, features: &[(String, Column)]) -> Result<Predictions> {
+        self.predict_with(features, true)
+    }
+
+    /// As [`Model::predict`]; probabilities only when `with_probability`.
+    pub fn predict_with(
+        &self,
+        features: &[(String, Column)],
+        with_probability: bool,
+    ) -> Result<Predictions> {
         let aligned = self.encoder.align(features)?;
         let rows = aligned.first().map_or(0, |c| c.len());
         let keep: Vec<bool> = if self.encoder.impute() == Impute::Drop {
@@ -326,7 +391,6 @@ impl Model {
             vec![true; rows]
         };
         let kept_rows: Vec<usize> = (0..rows).filter(|i| keep[*i]).collect();
-        let kept = kept_rows.len();
         // Spreads the kept rows' values back over all rows (NULL for dropped).
         fn spread<T: Clone>(keep: &[bool], values: Vec<T>) -> Vec<Option<T>> {
             let mut it = values.into_iter();
@@ -334,37 +398,68 @@ impl Model {
                 .map(|k| if *k { it.next() } else { None })
                 .collect()
         }
-        if kept == 0 {
+        if kept_rows.is_empty() {
             return Ok(self.empty(rows));
         }
-        let x = self.encoder.encode(&aligned, &kept_rows)?;
-        Ok(match self.estimator.predict(&x, self.info.labels.len())? {
-            Prediction::Classes(c) if self.info.task == Task::Clustering => {
-                Predictions::Clusters(spread(&keep, c.into_iter().map(i64::from).collect()))
-            }
-            Prediction::Classes(c) => {
-                let probability = self
-                    .estimator
-                    .probabilities(&x, self.info.labels.len())?
-                    .map(|p| {
-                        let best: Vec<f64> = p
-                            .iter()
+        // Blocks of rows, each encoded and predicted on its own core.
+        let classes = self.info.labels.len();
+        let blocks = par::blocks(kept_rows.len(), PREDICT_BLOCK);
+        let threads = par::threads(None);
+        let parts = par::map(blocks.len(), threads, |b| -> Result<Part> {
+            let block = &kept_rows[blocks[b].clone()];
+            let x = if self.estimator.reads_features() {
+                self.encoder.encode(&aligned, block)?
+            } else {
+                Matrix::from_columns(block.len(), 0, Vec::new())
+            };
+            Ok(match self.info.task {
+                Task::Classification => {
+                    let (c, p) = self.estimator.classify(&x, classes, with_probability, 1)?;
+                    let best = p.map(|p| {
+                        p.iter()
                             .zip(&c)
                             .map(|(row, k)| <[f64]>::get(row, *k as usize).copied().unwrap_or(0.0))
-                            .collect();
-                        spread(&keep, best)
+                            .collect()
                     });
-                let values = c
-                    .iter()
-                    .map(|k| self.info.labels[*k as usize].clone())
-                    .collect();
-                Predictions::Labels {
-                    kind: self.info.target_kind.unwrap_or(TargetKind::Text),
-                    values: spread(&keep, values),
-                    probability,
+                    Part::Classes(c, best)
                 }
+                _ => match self.estimator.predict(&x, classes, 1)? {
+                    Prediction::Classes(c) => Part::Classes(c, None),
+                    Prediction::Numbers(v) => Part::Numbers(v),
+                },
+            })
+        });
+        let mut classes_out: Vec<u32> = Vec::with_capacity(kept_rows.len());
+        let mut best: Option<Vec<f64>> = None;
+        let mut numbers: Vec<f64> = Vec::new();
+        for part in parts {
+            match part? {
+                Part::Classes(c, p) => {
+                    classes_out.extend(c);
+                    if let Some(p) = p {
+                        best.get_or_insert_with(Vec::new).extend(p);
+                    }
+                }
+                Part::Numbers(v) => numbers.extend(v),
             }
-            Prediction::Numbers(v) => Predictions::Numbers(spread(&keep, v)),
+        }
+        Ok(match self.info.task {
+            Task::Clustering => Predictions::Clusters(spread(
+                &keep,
+                classes_out.into_iter().map(i64::from).collect(),
+            )),
+            Task::Regression => Predictions::Numbers(spread(&keep, numbers)),
+            Task::Classification => Predictions::Labels {
+                kind: self.info.target_kind.unwrap_or(TargetKind::Text),
+                values: spread(
+                    &keep,
+                    classes_out
+                        .iter()
+                        .map(|k| self.info.labels[*k as usize].clone())
+                        .collect(),
+                ),
+                probability: best.map(|b| spread(&keep, b)),
+            },
         })
     }
 
@@ -432,24 +527,64 @@ impl Model {
     }
 }
 
-/// Row indices sorted by target, then by each feature (NULLs first).
+/// Row indices in an order that depends only on the rows' values: sorted
+/// by a hash of each row (target and features), rows with equal hashes by
+/// their values. Equal rows are interchangeable, so any engine's partitions
+/// give the same order, and the order is as mixed as a shuffle (rows sorted
+/// by target would be an unusual order for order-dependent solvers).
 fn canonical_order(
     features: &[(String, Column)],
     target: Option<&Target>,
     rows: usize,
 ) -> Vec<usize> {
     use std::cmp::Ordering;
-    let mut order: Vec<usize> = (0..rows).collect();
+    let number = |v: Option<f64>| v.map_or(0x9e37_79b9, |x| x.to_bits());
+    let text = |v: Option<&str>| {
+        v.map_or(0x7f4a_7c15, |s| {
+            s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        })
+    };
+    // Row hashes, blocks of rows on the cores.
+    let blocks = par::blocks(rows, 16_384);
+    let parts = par::map(blocks.len(), par::threads(None), |b| {
+        let range = blocks[b].clone();
+        let mut hash = vec![ROW_ORDER_SEED; range.len()];
+        let mut mix_in = |f: &dyn Fn(usize) -> u64| {
+            for (h, i) in hash.iter_mut().zip(range.clone()) {
+                *h = mix(*h ^ f(i));
+            }
+        };
+        match target {
+            Some(Target::Labels(_, v)) => mix_in(&|i| match &v[i] {
+                None => 1,
+                Some(Label::Bool(b)) => 2 + u64::from(*b),
+                Some(Label::Int(n)) => *n as u64,
+                Some(Label::Text(t)) => text(Some(t)),
+            }),
+            Some(Target::Numbers(v)) => mix_in(&|i| number(v[i])),
+            None => {}
+        }
+        for (_, c) in features {
+            match c {
+                Column::Numeric(..) => mix_in(&|i| number(c.number(i))),
+                Column::Text(v) => mix_in(&|i| text(v[i].as_deref())),
+            }
+        }
+        hash
+    });
+    let hash: Vec<u64> = parts.concat();
     let by_column = |c: &Column, a: usize, b: usize| -> Ordering {
         match c {
-            Column::Numeric(v) => match (v[a], v[b]) {
+            Column::Numeric(..) => match (c.number(a), c.number(b)) {
                 (Some(x), Some(y)) => x.total_cmp(&y),
                 (x, y) => x.is_some().cmp(&y.is_some()),
             },
             Column::Text(v) => v[a].cmp(&v[b]),
         }
     };
-    order.sort_by(|&a, &b| {
+    let by_values = |&a: &usize, &b: &usize| {
         let first = match target {
             Some(Target::Labels(_, v)) => v[a].cmp(&v[b]),
             Some(Target::Numbers(v)) => match (v[a], v[b]) {
@@ -461,8 +596,53 @@ fn canonical_order(
         features
             .iter()
             .fold(first, |acc, (_, c)| acc.then_with(|| by_column(c, a, b)))
-    });
+    };
+    let keyed = radix_sort(hash.iter().copied().zip(0..rows).collect());
+    let mut order: Vec<usize> = keyed.iter().map(|(_, i)| *i).collect();
+    // Rows with equal hashes (equal rows, or rare collisions) by value.
+    let mut start = 0;
+    while start < rows {
+        let mut end = start + 1;
+        while end < rows && keyed[end].0 == keyed[start].0 {
+            end += 1;
+        }
+        if end - start > 1 {
+            order[start..end].sort_unstable_by(by_values);
+        }
+        start = end;
+    }
     order
+}
+
+/// `(key, row)` pairs sorted by key (least significant byte first, eight
+/// counting passes).
+fn radix_sort(mut v: Vec<(u64, usize)>) -> Vec<(u64, usize)> {
+    let mut tmp = v.clone();
+    for pass in 0..8 {
+        let shift = pass * 8;
+        let mut count = [0usize; 257];
+        for (k, _) in &v {
+            count[((k >> shift) & 0xff) as usize + 1] += 1;
+        }
+        for b in 0..256 {
+            count[b + 1] += count[b];
+        }
+        for e in &v {
+            let b = ((e.0 >> shift) & 0xff) as usize;
+            tmp[count[b]] = *e;
+            count[b] += 1;
+        }
+        std::mem::swap(&mut v, &mut tmp);
+    }
+    v
+}
+
+/// SplitMix64's finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn check_version(version: u32) -> Result<()> {
@@ -490,7 +670,7 @@ mod tests {
         let features = vec![
             (
                 "x".to_string(),
-                Column::Numeric(order.iter().map(|i| Some(x[*i])).collect()),
+                Column::numbers(order.iter().map(|i| Some(x[*i])).collect()),
             ),
             (
                 "c".to_string(),
@@ -509,7 +689,7 @@ mod tests {
         // smartcore's GaussianNB fit recurses once per row of a class; on
         // the default 2 MiB stack this overflowed and aborted the process.
         let n = 30_000;
-        let x = Column::Numeric((0..n).map(|i| Some((i % 97) as f64)).collect());
+        let x = Column::numbers((0..n).map(|i| Some((i % 97) as f64)).collect());
         let y = Target::Labels(
             TargetKind::Int,
             (0..n)

@@ -1,9 +1,11 @@
 //! k nearest neighbours by brute force, as scikit-learn chooses it for more
 //! than 15 features: squared distances `|q|² + |x|² - 2 q·x` in tiles, the
-//! `q·x` part a matrix product (`matrixmultiply`, with the machine's SIMD),
-//! the best `k` of each query row kept while the tiles stream by, and
-//! blocks of query rows spread over the cores. The `k` found are then
-//! measured exactly. Classifier votes and regressor means follow
+//! `q·x` part a single-precision matrix product (`matrixmultiply`, with the
+//! machine's SIMD), the best `k + MARGIN` of each query row kept while the
+//! tiles stream by, and blocks of query rows spread over the cores. Those
+//! candidates are then measured exactly in double precision and the `k`
+//! nearest kept, so single precision only has to rank a row among the
+//! first `k + MARGIN`. Classifier votes and regressor means follow
 //! scikit-learn (`weights = 'distance'`: 1/d, an exact match takes all).
 
 use serde::{Deserialize, Serialize};
@@ -15,13 +17,19 @@ use crate::par;
 const QUERY_BLOCK: usize = 256;
 const TRAIN_BLOCK: usize = 2048;
 
+/// Candidates kept beyond `k` for the exact re-ranking.
+const MARGIN: usize = 8;
+
 /// The training rows a kNN model keeps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Neighbors {
     x: Matrix,
-    norms: Vec<f64>,
     k: usize,
     distance_weights: bool,
+    /// The training rows in single precision and their squared norms,
+    /// made when first needed (not stored with the model).
+    #[serde(skip)]
+    single: std::sync::OnceLock<(Vec<f32>, Vec<f32>)>,
 }
 
 /// The `k` nearest training rows of one query: (index, distance), nearest first.
@@ -29,22 +37,25 @@ type Found = Vec<(u32, f64)>;
 
 impl Neighbors {
     pub(crate) fn fit(x: Matrix, k: usize, distance_weights: bool) -> Neighbors {
-        let norms = row_norms(&x);
         Neighbors {
             x,
-            norms,
             k,
             distance_weights,
+            single: std::sync::OnceLock::new(),
         }
+    }
+
+    fn single(&self) -> &(Vec<f32>, Vec<f32>) {
+        self.single.get_or_init(|| single(&self.x))
     }
 
     /// The neighbours of every row of `q`.
     fn search(&self, q: &Matrix, threads: usize) -> Vec<Found> {
         let k = self.k.min(self.x.rows()).max(1);
-        let q_norms = row_norms(q);
+        let (qs, q_norms) = single(q);
         let blocks = par::blocks(q.rows(), QUERY_BLOCK);
         let found = par::map(blocks.len(), threads, |b| {
-            self.search_block(q, &q_norms, blocks[b].clone(), k)
+            self.search_block(q, &qs, &q_norms, blocks[b].clone(), k)
         });
         found.into_iter().flatten().collect()
     }
@@ -52,32 +63,35 @@ impl Neighbors {
     fn search_block(
         &self,
         q: &Matrix,
-        q_norms: &[f64],
+        qs: &[f32],
+        q_norms: &[f32],
         rows: std::ops::Range<usize>,
         k: usize,
     ) -> Vec<Found> {
         let (n, p) = (self.x.rows(), self.x.cols());
+        let (xs, norms) = self.single();
+        let keep = (k + MARGIN).min(n);
         let m = rows.len();
-        // best[r]: (squared distance, index), sorted ascending, at most k.
-        let mut best: Vec<Vec<(f64, u32)>> = vec![Vec::with_capacity(k + 1); m];
-        let mut tile = vec![0.0; m * TRAIN_BLOCK];
+        // best[r]: (squared distance, index), sorted ascending.
+        let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(keep + 1); m];
+        let mut tile = vec![0.0f32; m * TRAIN_BLOCK];
         let mut start = 0;
         while start < n {
             let width = TRAIN_BLOCK.min(n - start);
             // tile (m × width, row-major) = Q[rows] · X[start..start+width]ᵀ
             // SAFETY: the pointers and strides describe the in-bounds
-            // elements of `q` (column-major, rows × p), of `self.x`
+            // elements of `qs` (column-major, q.rows() × p), of `xs`
             // (column-major, n × p) and of `tile` (m × width, row-major).
             unsafe {
-                matrixmultiply::dgemm(
+                matrixmultiply::sgemm(
                     m,
                     p,
                     width,
                     1.0,
-                    q.col(0).as_ptr().add(rows.start),
+                    qs.as_ptr().add(rows.start),
                     1,
                     q.rows() as isize,
-                    self.x.col(0).as_ptr().add(start),
+                    xs.as_ptr().add(start),
                     n as isize,
                     1,
                     0.0,
@@ -89,18 +103,26 @@ impl Neighbors {
             for (r, list) in best.iter_mut().enumerate() {
                 let qn = q_norms[rows.start + r];
                 let line = &tile[r * width..(r + 1) * width];
+                let mut worst = if list.len() < keep {
+                    f32::INFINITY
+                } else {
+                    list[list.len() - 1].0
+                };
                 for (t, dot) in line.iter().enumerate() {
-                    let d = qn + self.norms[start + t] - 2.0 * dot;
-                    if list.len() < k || d < list[list.len() - 1].0 {
+                    let d = qn + norms[start + t] - 2.0 * dot;
+                    if d < worst {
                         let pos = list.partition_point(|(e, _)| *e <= d);
                         list.insert(pos, (d, (start + t) as u32));
-                        list.truncate(k);
+                        list.truncate(keep);
+                        if list.len() == keep {
+                            worst = list[keep - 1].0;
+                        }
                     }
                 }
             }
             start += width;
         }
-        // Exact distances of the kept rows.
+        // Exact distances of the candidates; the k nearest.
         let mut qrow = vec![0.0; p];
         best.into_iter()
             .enumerate()
@@ -116,6 +138,7 @@ impl Neighbors {
                     })
                     .collect();
                 exact.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                exact.truncate(k);
                 exact
             })
             .collect()
@@ -175,15 +198,19 @@ impl Neighbors {
     }
 }
 
-/// Squared norm of each row.
-fn row_norms(x: &Matrix) -> Vec<f64> {
-    let mut norms = vec![0.0; x.rows()];
+/// The matrix in single precision (column-major) and each row's squared
+/// norm.
+fn single(x: &Matrix) -> (Vec<f32>, Vec<f32>) {
+    let mut values = Vec::with_capacity(x.rows() * x.cols());
+    let mut norms = vec![0.0f32; x.rows()];
     for j in 0..x.cols() {
         for (s, v) in norms.iter_mut().zip(x.col(j)) {
-            *s += v * v;
+            let f = *v as f32;
+            values.push(f);
+            *s += f * f;
         }
     }
-    norms
+    (values, norms)
 }
 
 /// The class with the highest probability (the first on ties).

@@ -1,8 +1,13 @@
-//! Work spread over the cores with scoped threads: independent items
-//! (trees of a forest, blocks of rows) handed out one at a time, results in
-//! item order, so the outcome never depends on the number of threads.
+//! Work spread over the cores: independent items (trees of a forest,
+//! blocks of rows, features of a histogram) on a rayon pool of the asked
+//! size, results in item order, so the outcome never depends on the number
+//! of threads. Nested calls share the pool (work stealing), so a forest's
+//! trees and the rows inside them never oversubscribe the cores.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
 
 /// Threads an estimator uses: `n_jobs` as scikit-learn reads it (NULL or
 /// -1: every core; `k`: at most `k`).
@@ -14,37 +19,65 @@ pub(crate) fn threads(n_jobs: Option<i64>) -> usize {
     }
 }
 
+/// The pool of `threads` threads (made once per size).
+fn pool(threads: usize) -> Arc<ThreadPool> {
+    static POOLS: OnceLock<Mutex<Vec<(usize, Arc<ThreadPool>)>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = pools.iter().find(|(n, _)| *n == threads) {
+        return Arc::clone(p);
+    }
+    let p = Arc::new(
+        ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("fsql-ml-{i}"))
+            .build()
+            .expect("a thread pool starts"),
+    );
+    pools.push((threads, Arc::clone(&p)));
+    p
+}
+
 /// `f(0) .. f(items - 1)` on up to `threads` threads, in item order.
-pub(crate) fn map<T: Send>(items: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = threads.clamp(1, items.max(1));
-    if threads == 1 {
+pub(crate) fn map<T: Send>(
+    items: usize,
+    threads: usize,
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
+    if threads <= 1 || items <= 1 {
         return (0..items).map(f).collect();
     }
-    let next = AtomicUsize::new(0);
-    let mut parts: Vec<Vec<(usize, T)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= items {
-                            break;
-                        }
-                        done.push((i, f(i)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    let mut all: Vec<(usize, T)> = parts.iter_mut().flat_map(std::mem::take).collect();
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, t)| t).collect()
+    if rayon::current_thread_index().is_some() {
+        // Already on a pool: share it.
+        return (0..items).into_par_iter().map(f).collect();
+    }
+    pool(threads).install(|| (0..items).into_par_iter().map(f).collect())
+}
+
+/// `f(k, chunk)` for each `size`-long chunk of `data`, on up to `threads`
+/// threads.
+pub(crate) fn chunks_mut<T: Send>(
+    data: &mut [T],
+    size: usize,
+    threads: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    if threads <= 1 || data.len() <= size {
+        data.chunks_mut(size).enumerate().for_each(|(k, c)| f(k, c));
+        return;
+    }
+    let run = |data: &mut [T]| {
+        data.par_chunks_mut(size)
+            .enumerate()
+            .for_each(|(k, c)| f(k, c))
+    };
+    if rayon::current_thread_index().is_some() {
+        run(data)
+    } else {
+        pool(threads).install(|| run(data))
+    }
 }
 
 /// Row ranges of at most `block` rows covering `0..rows`.
@@ -62,6 +95,8 @@ mod tests {
     fn results_come_back_in_item_order() {
         let got = map(100, 4, |i| i * i);
         assert_eq!(got, (0..100).map(|i| i * i).collect::<Vec<_>>());
+        let nested = map(4, 2, |i| map(3, 2, move |j| i * 10 + j));
+        assert_eq!(nested[3], vec![30, 31, 32]);
         assert_eq!(blocks(10, 4), vec![0..4, 4..8, 8..10]);
     }
 }

@@ -39,7 +39,7 @@ fn columns(d: &Data, split: &str) -> (Vec<(String, Column)>, Vec<String>) {
                 .iter()
                 .map(|r| Some(r[j].parse::<f64>().unwrap()))
                 .collect();
-            (d.names[j].clone(), Column::Numeric(v))
+            (d.names[j].clone(), Column::numbers(v))
         })
         .collect();
     let target = rows.iter().map(|r| r[n - 2].clone()).collect();

@@ -43,7 +43,11 @@ pub(crate) fn feature(name: &str, array: &ArrayRef) -> Result<Column, String> {
         Some(Kind::Numeric) => {
             let f = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
             let f = f.as_primitive::<Float64Type>();
-            Ok(Column::Numeric(f.iter().collect()))
+            let valid = f
+                .nulls()
+                .filter(|n| n.null_count() > 0)
+                .map(|n| n.iter().collect());
+            Ok(Column::Numeric(f.values().to_vec(), valid))
         }
         Some(Kind::Text) => {
             let s = cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
@@ -65,7 +69,9 @@ pub(crate) fn target(name: &str, array: &ArrayRef, task: Task) -> Result<Target,
     if task == Task::Regression {
         return match Kind::of(t) {
             Some(Kind::Numeric) if *t != DataType::Boolean => match feature(name, array)? {
-                Column::Numeric(v) => Ok(Target::Numbers(v)),
+                c @ Column::Numeric(..) => {
+                    Ok(Target::Numbers((0..c.len()).map(|i| c.number(i)).collect()))
+                }
                 Column::Text(_) => unreachable!("numeric columns convert to numbers"),
             },
             _ => Err(format!(
@@ -94,13 +100,15 @@ pub(crate) fn target(name: &str, array: &ArrayRef, task: Task) -> Result<Target,
                 TargetKind::Text,
                 v.into_iter().map(|s| s.map(Label::Text)).collect(),
             )),
-            Column::Numeric(_) => unreachable!("text columns convert to text"),
+            Column::Numeric(..) => unreachable!("text columns convert to text"),
         },
         (_, Some(Kind::Numeric)) => {
             // Float classes are fine when they are whole numbers (1.0, 2.0).
-            let Column::Numeric(v) = feature(name, array)? else {
+            let c = feature(name, array)?;
+            if !matches!(c, Column::Numeric(..)) {
                 unreachable!("numeric columns convert to numbers")
-            };
+            }
+            let v: Vec<Option<f64>> = (0..c.len()).map(|i| c.number(i)).collect();
             let mut labels = Vec::with_capacity(v.len());
             for x in v {
                 match x {
@@ -188,7 +196,7 @@ mod tests {
             None,
         ]));
         assert!(
-            matches!(feature("a", &ints), Ok(Column::Numeric(v)) if v == vec![Some(1.0), None])
+            matches!(feature("a", &ints), Ok(c @ Column::Numeric(..)) if c.number(0) == Some(1.0) && c.number(1).is_none())
         );
         let strs: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
         assert!(matches!(

@@ -166,7 +166,8 @@ impl ScalarUDFImpl for PredictUdf {
                 Err(e) => return exec_err!("PREDICT with model '{}': {e}", self.model.info.name),
             }
         }
-        let predictions = match self.model.predict(&columns) {
+        let with_probability = self.output == Output::Probability;
+        let predictions = match self.model.predict_with(&columns, with_probability) {
             Ok(p) => p,
             Err(e) => return exec_err!("PREDICT with model '{}': {e}", self.model.info.name),
         };

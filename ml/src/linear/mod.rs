@@ -103,32 +103,22 @@ impl Gram {
                 }
             })
             .collect();
-        let rows = par::map(p, threads, |a| {
-            let ca = x.col(a);
-            let ma = x_mean[a];
-            let mut row = vec![0.0; p];
-            for (b, r) in row.iter_mut().enumerate().skip(a) {
-                let (cb, mb) = (x.col(b), x_mean[b]);
-                *r = ca.iter().zip(cb).map(|(u, v)| (u - ma) * (v - mb)).sum();
-            }
-            let xty: Vec<f64> = ys
-                .iter()
-                .zip(&y_mean)
-                .map(|(y, my)| ca.iter().zip(*y).map(|(u, v)| (u - ma) * (v - my)).sum())
-                .collect();
-            (row, xty)
-        });
-        let mut xtx = vec![vec![0.0; p]; p];
-        let mut xty = vec![vec![0.0; p]; ys.len()];
-        for (a, (row, xy)) in rows.into_iter().enumerate() {
-            for b in a..p {
-                xtx[a][b] = row[b];
-                xtx[b][a] = row[b];
-            }
-            for (t, v) in xy.into_iter().enumerate() {
-                xty[t][a] = v;
-            }
-        }
+        let xtx =
+            crate::matrix::centred_gram(x, None, &crate::matrix::Centre::Columns(&x_mean), threads);
+        let xty: Vec<Vec<f64>> = ys
+            .iter()
+            .zip(&y_mean)
+            .map(|(y, my)| {
+                par::map(p, threads, |a| {
+                    let ma = x_mean[a];
+                    x.col(a)
+                        .iter()
+                        .zip(*y)
+                        .map(|(u, v)| (u - ma) * (v - my))
+                        .sum()
+                })
+            })
+            .collect();
         let yty = ys
             .iter()
             .zip(&y_mean)

@@ -1,4 +1,4 @@
-//! Feature values as bin codes (one byte each, row-major), the form every
+//! Feature values as bin codes (one byte each, column-major), the form every
 //! tree model grows on. A feature with at most `max_bins` distinct values
 //! gets one bin per value, so splits are exactly scikit-learn's (thresholds
 //! halfway between neighbouring values); one with more gets quantile bins
@@ -65,7 +65,8 @@ impl FeatureBins {
     }
 }
 
-/// Bin codes of a matrix, row-major (`codes[i * cols + j]`).
+/// Bin codes of a matrix, column-major (`codes[j * rows + i]`): a node's
+/// histogram of one feature reads one column.
 #[derive(Debug, Clone)]
 pub(crate) struct Binned {
     pub rows: usize,
@@ -75,20 +76,35 @@ pub(crate) struct Binned {
 }
 
 impl Binned {
-    /// Bins `x` with at most `max_bins` (≤ 256) bins per feature.
-    pub(crate) fn new(x: &Matrix, max_bins: usize, threads: usize) -> Result<Binned> {
-        let (n, p) = (x.rows(), x.cols());
-        let features = par::map(p, threads, |j| feature_bins(x.col(j), max_bins));
+    /// Bins the rows `rows` of `x` (all when None) with at most `max_bins`
+    /// (≤ 256) bins per feature.
+    pub(crate) fn new(
+        x: &Matrix,
+        rows: Option<&[usize]>,
+        max_bins: usize,
+        threads: usize,
+    ) -> Result<Binned> {
+        let p = x.cols();
+        let n = rows.map_or(x.rows(), <[usize]>::len);
+        let column = |j: usize| -> Vec<f64> {
+            let col = x.col(j);
+            match rows {
+                None => col.to_vec(),
+                Some(r) => r.iter().map(|&i| col[i]).collect(),
+            }
+        };
+        let features = par::map(p, threads, |j| feature_bins(&column(j), max_bins));
         let mut codes: Vec<u8> = alloc(n * p)?;
-        codes.resize(n * p, 0);
         let parts = par::map(p, threads, |j| {
             let f = &features[j];
-            x.col(j).iter().map(|v| f.code(*v)).collect::<Vec<u8>>()
-        });
-        for (j, col) in parts.into_iter().enumerate() {
-            for (i, c) in col.into_iter().enumerate() {
-                codes[i * p + j] = c;
+            let col = x.col(j);
+            match rows {
+                None => col.iter().map(|v| f.code(*v)).collect::<Vec<u8>>(),
+                Some(r) => r.iter().map(|&i| f.code(col[i])).collect(),
             }
+        });
+        for col in parts {
+            codes.extend_from_slice(&col);
         }
         Ok(Binned {
             rows: n,
@@ -98,8 +114,15 @@ impl Binned {
         })
     }
 
-    pub(crate) fn row(&self, i: usize) -> &[u8] {
-        &self.codes[i * self.cols..(i + 1) * self.cols]
+    /// Feature `j`'s codes.
+    #[inline]
+    pub(crate) fn col(&self, j: usize) -> &[u8] {
+        &self.codes[j * self.rows..(j + 1) * self.rows]
+    }
+
+    #[inline]
+    pub(crate) fn code(&self, i: usize, j: usize) -> u8 {
+        self.codes[j * self.rows + i]
     }
 }
 
@@ -145,12 +168,12 @@ mod tests {
     #[test]
     fn few_values_get_exact_bins() {
         let x = Matrix::from_columns(5, 1, vec![3.0, 1.0, 2.0, 1.0, 3.0]);
-        let b = Binned::new(&x, 256, 1).unwrap();
+        let b = Binned::new(&x, None, 256, 1).unwrap();
         assert_eq!(b.features[0].thresholds, vec![1.5, 2.5]);
         assert_eq!(b.codes, vec![2, 0, 1, 0, 2]);
         assert_eq!(b.features[0].split_threshold(0, 2), 2.0);
         let many: Vec<f64> = (0..1000).map(|i| i as f64).collect();
-        let b = Binned::new(&Matrix::from_columns(1000, 1, many), 10, 1).unwrap();
+        let b = Binned::new(&Matrix::from_columns(1000, 1, many), None, 10, 1).unwrap();
         assert_eq!(b.features[0].bins(), 10);
         assert!(b.features[0].values.is_none());
     }

@@ -15,7 +15,7 @@ use crate::matrix::Matrix;
 use crate::par;
 
 /// Rows per block when predicting.
-const BLOCK: usize = 4096;
+const BLOCK: usize = 16_384;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Forest {
@@ -63,12 +63,14 @@ impl Forest {
     pub(crate) fn predict(&self, x: &Matrix, threads: usize) -> Vec<f64> {
         let blocks = par::blocks(x.rows(), BLOCK);
         let k = self.outputs;
+        let p = x.cols();
         let parts = par::map(blocks.len(), threads, |b| {
             let rows = blocks[b].clone();
+            let block = x.rows_major(rows.clone());
             let mut out = vec![0.0; rows.len() * k];
             for tree in &self.trees {
-                for (r, i) in rows.clone().enumerate() {
-                    for (o, v) in out[r * k..(r + 1) * k].iter_mut().zip(tree.leaf(x, i)) {
+                for (r, row) in block.chunks_exact(p).enumerate() {
+                    for (o, v) in out[r * k..(r + 1) * k].iter_mut().zip(tree.leaf_row(row)) {
                         *o += v;
                     }
                 }

@@ -77,12 +77,16 @@ impl Target<'_> {
 /// A fitted tree. Leaves hold class shares (classification) or the mean.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Tree {
-    nodes: Vec<Node>,
+    /// Depth-first: a node's left child is the next node.
+    nodes: Vec<Compact>,
+    /// The bin of each node's split (for binned rows).
+    bins: Vec<u8>,
     values: Vec<f64>,
     outputs: usize,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// A node while growing.
+#[derive(Debug, Clone, Copy)]
 struct Node {
     feature: u32,
     bin: u8,
@@ -94,36 +98,109 @@ struct Node {
 
 const LEAF: u32 = u32::MAX;
 
+/// A node of a fitted tree, 16 bytes: a leaf has `feature == LEAF` and its
+/// values at `right * outputs`; an inner node's left child follows it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Compact {
+    threshold: f64,
+    feature: u32,
+    right: u32,
+}
+
 impl Tree {
+    /// Lays the grown nodes out depth first.
+    fn compact(grown: &[Node], values: Vec<f64>, outputs: usize) -> Tree {
+        let mut nodes = Vec::with_capacity(grown.len());
+        let mut bins = Vec::with_capacity(grown.len());
+        // (grown node, index of the parent whose `right` it is)
+        let mut stack: Vec<(u32, Option<usize>)> = vec![(0, None)];
+        while let Some((g, parent)) = stack.pop() {
+            let at = nodes.len();
+            if let Some(p) = parent {
+                let node: &mut Compact = &mut nodes[p];
+                node.right = at as u32;
+            }
+            let n = grown[g as usize];
+            if n.left == LEAF {
+                nodes.push(Compact {
+                    threshold: 0.0,
+                    feature: LEAF,
+                    right: n.right,
+                });
+                bins.push(0);
+            } else {
+                nodes.push(Compact {
+                    threshold: n.threshold,
+                    feature: n.feature,
+                    right: 0,
+                });
+                bins.push(n.bin);
+                stack.push((n.right, Some(at)));
+                stack.push((n.left, None));
+            }
+        }
+        Tree {
+            nodes,
+            bins,
+            values,
+            outputs,
+        }
+    }
+
+    fn values_at(&self, node: &Compact) -> &[f64] {
+        let at = node.right as usize * self.outputs;
+        &self.values[at..at + self.outputs]
+    }
+
     /// The leaf values of row `i` of `x`.
     #[inline]
     pub(crate) fn leaf(&self, x: &Matrix, i: usize) -> &[f64] {
-        let mut n = &self.nodes[0];
-        while n.left != LEAF {
-            n = if x.get(i, n.feature as usize) <= n.threshold {
-                &self.nodes[n.left as usize]
+        let mut at = 0;
+        loop {
+            let n = &self.nodes[at];
+            if n.feature == LEAF {
+                return self.values_at(n);
+            }
+            at = if x.get(i, n.feature as usize) <= n.threshold {
+                at + 1
             } else {
-                &self.nodes[n.right as usize]
+                n.right as usize
             };
         }
-        let at = n.right as usize * self.outputs;
-        &self.values[at..at + self.outputs]
+    }
+
+    /// The leaf values of a row given as its features in order.
+    #[inline]
+    pub(crate) fn leaf_row(&self, row: &[f64]) -> &[f64] {
+        let mut at = 0;
+        loop {
+            let n = &self.nodes[at];
+            if n.feature == LEAF {
+                return self.values_at(n);
+            }
+            at = if row[n.feature as usize] <= n.threshold {
+                at + 1
+            } else {
+                n.right as usize
+            };
+        }
     }
 
     /// The leaf values of row `i` of the binned training data.
     #[inline]
     pub(crate) fn leaf_binned(&self, b: &Binned, i: usize) -> &[f64] {
-        let row = b.row(i);
-        let mut n = &self.nodes[0];
-        while n.left != LEAF {
-            n = if row[n.feature as usize] <= n.bin {
-                &self.nodes[n.left as usize]
+        let mut at = 0;
+        loop {
+            let n = &self.nodes[at];
+            if n.feature == LEAF {
+                return self.values_at(n);
+            }
+            at = if b.code(i, n.feature as usize) <= self.bins[at] {
+                at + 1
             } else {
-                &self.nodes[n.right as usize]
+                n.right as usize
             };
         }
-        let at = n.right as usize * self.outputs;
-        &self.values[at..at + self.outputs]
     }
 
     #[cfg(test)]
@@ -159,11 +236,7 @@ pub(crate) fn grow(
     g.hist = vec![0.0; 256 * g.dims];
     g.hist_n = vec![0; 256];
     g.run();
-    Tree {
-        nodes: g.nodes,
-        values: g.values,
-        outputs: target.outputs(),
-    }
+    Tree::compact(&g.nodes, g.values, target.outputs())
 }
 
 struct Grower<'a> {
@@ -216,12 +289,12 @@ impl Grower<'_> {
                 continue;
             };
             // Partition rows: bin <= split.bin to the left.
-            let (f, cols) = (split.feature, self.bins.cols);
-            let codes = &self.bins.codes;
+            let f = split.feature;
+            let codes = self.bins.col(f);
             let mut i = start;
             let mut j = end;
             while i < j {
-                if codes[self.idx[i] as usize * cols + f] as usize <= split.bin {
+                if codes[self.idx[i] as usize] as usize <= split.bin {
                     i += 1;
                 } else {
                     j -= 1;
@@ -303,10 +376,12 @@ impl Grower<'_> {
         total: &[f64],
         visited: &mut usize,
     ) -> Option<Split> {
+        if self.params.random_splits {
+            return self.random_split_on(f, start, end, total, visited);
+        }
         let dims = self.dims;
         let n = end - start;
-        let cols = self.bins.cols;
-        let codes = &self.bins.codes;
+        let codes = self.bins.col(f);
         // Per non-empty bin: (bin, rows, stats offset into `runs`).
         let mut runs: Vec<(usize, u32)> = Vec::new();
         let mut run_stats: Vec<f64> = Vec::new();
@@ -315,7 +390,7 @@ impl Grower<'_> {
             self.hist[..nb * dims].iter_mut().for_each(|v| *v = 0.0);
             self.hist_n[..nb].iter_mut().for_each(|v| *v = 0);
             for s in start..end {
-                let c = codes[self.idx[s] as usize * cols + f] as usize;
+                let c = codes[self.idx[s] as usize] as usize;
                 self.hist_n[c] += 1;
                 self.target.add(
                     &mut self.hist[c * dims..(c + 1) * dims],
@@ -332,7 +407,7 @@ impl Grower<'_> {
         } else {
             self.sorted.clear();
             for s in start..end {
-                let c = codes[self.idx[s] as usize * cols + f];
+                let c = codes[self.idx[s] as usize];
                 self.sorted.push((c, s as u32));
             }
             self.sorted.sort_unstable_by_key(|(c, _)| *c);
@@ -361,47 +436,6 @@ impl Grower<'_> {
         let criterion = self.params.criterion;
         let mut left = vec![0.0; dims];
         let mut right = vec![0.0; dims];
-        if self.params.random_splits {
-            let (lo, hi) = fb.range(runs[0].0, runs[runs.len() - 1].0);
-            let mut u = self.rng.random_range(lo..=hi);
-            if u >= hi {
-                u = lo;
-            }
-            // Bins whose values are <= u go left (edges for quantile bins).
-            let last_left = match &fb.values {
-                Some(v) => runs.iter().rposition(|(b, _)| v[*b] <= u),
-                None => {
-                    let code = fb.code(u) as usize;
-                    runs.iter().rposition(|(b, _)| *b < code).or(Some(0))
-                }
-            }?;
-            if last_left + 1 >= runs.len() {
-                return None;
-            }
-            let mut n_left = 0;
-            for r in 0..=last_left {
-                n_left += runs[r].1;
-                add_stats(&mut left, &run_stats[r * dims..(r + 1) * dims]);
-            }
-            let n_right = n as u32 - n_left;
-            if n_left < min_leaf || n_right < min_leaf {
-                return None;
-            }
-            for (d, (t, l)) in right.iter_mut().zip(total.iter().zip(&left)) {
-                *d = t - l;
-            }
-            let threshold = if fb.values.is_some() {
-                u
-            } else {
-                fb.thresholds[runs[last_left].0]
-            };
-            return Some(Split {
-                feature: f,
-                bin: runs[last_left].0,
-                threshold,
-                proxy: proxy(criterion, &left) + proxy(criterion, &right),
-            });
-        }
         let mut best: Option<(f64, usize)> = None;
         let mut n_left = 0u32;
         for r in 0..runs.len() - 1 {
@@ -428,6 +462,75 @@ impl Grower<'_> {
             bin: runs[r].0,
             threshold: fb.split_threshold(runs[r].0, runs[r + 1].0),
             proxy: score,
+        })
+    }
+}
+
+impl Grower<'_> {
+    /// Extra-trees: one threshold drawn uniformly between the node's
+    /// smallest and largest value of feature `f` (two passes: the range,
+    /// then the left side's sums; no histogram, no sort).
+    fn random_split_on(
+        &mut self,
+        f: usize,
+        start: usize,
+        end: usize,
+        total: &[f64],
+        visited: &mut usize,
+    ) -> Option<Split> {
+        let codes = self.bins.col(f);
+        let (mut lo, mut hi) = (u8::MAX, 0u8);
+        for &i in &self.idx[start..end] {
+            let c = codes[i as usize];
+            lo = lo.min(c);
+            hi = hi.max(c);
+        }
+        if lo == hi {
+            return None;
+        }
+        *visited += 1;
+        let fb = &self.bins.features[f];
+        let (vlo, vhi) = fb.range(lo as usize, hi as usize);
+        let mut u = self.rng.random_range(vlo..=vhi);
+        if u >= vhi {
+            u = vlo;
+        }
+        // Codes whose values are <= u go left (bin edges for quantile bins).
+        let last_left = match &fb.values {
+            Some(v) => (lo as usize..=hi as usize)
+                .rev()
+                .find(|b| v[*b] <= u)
+                .unwrap_or(lo as usize),
+            None => (fb.code(u) as usize).clamp(lo as usize, hi as usize - 1),
+        };
+        if last_left >= hi as usize {
+            return None;
+        }
+        let dims = self.dims;
+        let mut left = vec![0.0; dims];
+        let mut n_left = 0u32;
+        for s in start..end {
+            if codes[self.idx[s] as usize] as usize <= last_left {
+                n_left += 1;
+                self.target.add(&mut left, self.idx[s], self.w[s]);
+            }
+        }
+        let n_right = (end - start) as u32 - n_left;
+        let min_leaf = self.params.min_samples_leaf as u32;
+        if n_left < min_leaf || n_right < min_leaf || n_left == 0 || n_right == 0 {
+            return None;
+        }
+        let right: Vec<f64> = total.iter().zip(&left).map(|(t, l)| t - l).collect();
+        let c = self.params.criterion;
+        Some(Split {
+            feature: f,
+            bin: last_left,
+            threshold: if fb.values.is_some() {
+                u
+            } else {
+                fb.thresholds[last_left]
+            },
+            proxy: proxy(c, &left) + proxy(c, &right),
         })
     }
 }
@@ -517,7 +620,7 @@ mod tests {
             .map(|r| u32::from(r[0] * 2.0 + r[1] > 80.0) + u32::from(r[2] > 2.0))
             .collect();
         let x = Matrix::from_rows(&rows);
-        let bins = Binned::new(&x, 256, 1).unwrap();
+        let bins = Binned::new(&x, None, 256, 1).unwrap();
         let samples: Vec<u32> = (0..2000).collect();
         let params = TreeParams {
             criterion: Criterion::Gini,

@@ -77,10 +77,11 @@ struct HTree {
 }
 
 impl HTree {
-    fn value(&self, x: &Matrix, i: usize) -> f64 {
+    /// The value of a row (its features, in order).
+    fn value(&self, row: &[f64]) -> f64 {
         let mut n = &self.nodes[0];
         while n.left != LEAF {
-            n = if x.get(i, n.feature as usize) <= n.threshold {
+            n = if row[n.feature as usize] <= n.threshold {
                 &self.nodes[n.left as usize]
             } else {
                 &self.nodes[n.right as usize]
@@ -141,9 +142,12 @@ pub(crate) fn fit(x: &Matrix, y: Y, loss: Loss, s: &Settings) -> Result<Hgb> {
     } else {
         ((0..n).collect(), Vec::new())
     };
-    let xt = x.select_rows(&train)?;
-    let bins = Binned::new(&xt, s.max_bins.min(255), s.threads)?;
-    drop(xt);
+    let bins = Binned::new(
+        x,
+        (train.len() < n).then_some(train.as_slice()),
+        s.max_bins.min(255),
+        s.threads,
+    )?;
     let valid_codes: Vec<u8> = {
         let mut c = Vec::with_capacity(valid.len() * x.cols());
         for &i in &valid {
@@ -161,22 +165,39 @@ pub(crate) fn fit(x: &Matrix, y: Y, loss: Loss, s: &Settings) -> Result<Hgb> {
     // raw[o * n + i]
     let mut raw: Vec<f64> = (0..k).flat_map(|o| vec![baseline[o]; nt]).collect();
     let mut raw_valid: Vec<f64> = (0..k).flat_map(|o| vec![baseline[o]; yv.len()]).collect();
-    let mut grad = vec![0.0f32; nt * k];
-    let mut hess = vec![0.0f32; nt * k];
+    let mut grad = vec![0.0f64; nt * k];
+    let mut hess = vec![0.0f64; nt * k];
     let mut trees: Vec<Vec<HTree>> = Vec::new();
     let mut scores: Vec<f64> = Vec::new();
     if early {
         scores.push(-mean_loss(loss, &raw_valid, &yv));
     }
-    let mut grower = Grower::new(&bins, s);
+    // One grower per output; with several outputs (classes) their trees
+    // grow side by side, one per core, else one tree uses every core.
+    let inner = s.threads;
+    let mut growers: Vec<Grower> = (0..k).map(|_| Grower::new(&bins, s, inner)).collect();
+    let constant_hessian = loss == Loss::SquaredError;
     for _ in 0..s.max_iter {
-        gradients(loss, &raw, &yt, &mut grad, &mut hess);
+        gradients(loss, &raw, &yt, &mut grad, &mut hess, s.threads);
+        let grown: Vec<(HTree, Grower)> = {
+            let taken: Vec<std::sync::Mutex<Option<Grower>>> = growers
+                .drain(..)
+                .map(|g| std::sync::Mutex::new(Some(g)))
+                .collect();
+            par::map(k, if k > 1 { s.threads } else { 1 }, |o| {
+                let mut grower = taken[o]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .expect("each grower is taken once");
+                let g = &grad[o * nt..(o + 1) * nt];
+                let h = &hess[o * nt..(o + 1) * nt];
+                let tree = grower.grow(g, h, constant_hessian);
+                (tree, grower)
+            })
+        };
         let mut iteration = Vec::with_capacity(k);
-        for o in 0..k {
-            let g = &grad[o * nt..(o + 1) * nt];
-            let h = &hess[o * nt..(o + 1) * nt];
-            let constant_hessian = loss == Loss::SquaredError;
-            let tree = grower.grow(g, h, constant_hessian);
+        for (o, (tree, grower)) in grown.into_iter().enumerate() {
             // Training rows: add each leaf's value to its rows.
             for (leaf_value, range) in &grower.leaves {
                 for &i in &grower.idx[range.clone()] {
@@ -188,6 +209,7 @@ pub(crate) fn fit(x: &Matrix, y: Y, loss: Loss, s: &Settings) -> Result<Hgb> {
                 raw_valid[o * yv.len() + v] += tree.value_binned(row);
             }
             iteration.push(tree);
+            growers.push(grower);
         }
         trees.push(iteration);
         if early {
@@ -205,20 +227,25 @@ pub(crate) fn fit(x: &Matrix, y: Y, loss: Loss, s: &Settings) -> Result<Hgb> {
 }
 
 impl Hgb {
-    /// Raw scores per output and row (`raw[o][i]`).
+    /// Raw scores per output and row (`raw[o][i]`): per block of rows, one
+    /// tree at a time over the block (the tree stays in cache).
     pub(crate) fn raw(&self, x: &Matrix, threads: usize) -> Vec<Vec<f64>> {
         let k = self.loss.outputs();
         let blocks = par::blocks(x.rows(), 4096);
+        let p = x.cols();
         let parts = par::map(blocks.len(), threads, |b| {
             let rows = blocks[b].clone();
+            let block = x.rows_major(rows.clone());
             (0..k)
                 .map(|o| {
-                    rows.clone()
-                        .map(|i| {
-                            self.baseline[o]
-                                + self.trees.iter().map(|t| t[o].value(x, i)).sum::<f64>()
-                        })
-                        .collect::<Vec<f64>>()
+                    let mut acc = vec![self.baseline[o]; rows.len()];
+                    for t in &self.trees {
+                        let tree = &t[o];
+                        for (a, row) in acc.iter_mut().zip(block.chunks_exact(p)) {
+                            *a += tree.value(row);
+                        }
+                    }
+                    acc
                 })
                 .collect::<Vec<_>>()
         });
@@ -300,36 +327,65 @@ fn baseline(loss: Loss, y: &[(usize, f64)]) -> Vec<f64> {
     }
 }
 
-fn gradients(loss: Loss, raw: &[f64], y: &[(usize, f64)], grad: &mut [f32], hess: &mut [f32]) {
+/// Gradients and hessians of the loss at `raw` (`[output * n + row]`),
+/// over blocks of rows on the cores.
+fn gradients(
+    loss: Loss,
+    raw: &[f64],
+    y: &[(usize, f64)],
+    grad: &mut [f64],
+    hess: &mut [f64],
+    threads: usize,
+) {
     let n = y.len();
-    match loss {
-        Loss::SquaredError => {
-            for i in 0..n {
-                grad[i] = (raw[i] - y[i].1) as f32;
-                hess[i] = 1.0;
-            }
-        }
-        Loss::Binomial => {
-            for i in 0..n {
-                let p = crate::linear::logistic::sigmoid(raw[i]);
-                grad[i] = (p - (y[i].0 == 1) as u8 as f64) as f32;
-                hess[i] = (p * (1.0 - p)) as f32;
-            }
-        }
-        Loss::Multinomial(k) => {
-            let mut s = vec![0.0; k];
-            for i in 0..n {
-                for (o, v) in s.iter_mut().enumerate() {
-                    *v = raw[o * n + i];
-                }
-                let max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                let sum: f64 = s.iter().map(|v| (v - max).exp()).sum();
-                for o in 0..k {
-                    let p = (s[o] - max).exp() / sum;
-                    grad[o * n + i] = (p - f64::from(u8::from(y[i].0 == o))) as f32;
-                    hess[o * n + i] = (p * (1.0 - p)) as f32;
+    let k = loss.outputs();
+    let blocks = par::blocks(n, 8192);
+    let parts = par::map(blocks.len(), threads, |b| {
+        let rows = blocks[b].clone();
+        let m = rows.len();
+        let mut g = vec![0.0f64; m * k];
+        let mut h = vec![0.0f64; m * k];
+        match loss {
+            Loss::SquaredError => {
+                for (r, i) in rows.enumerate() {
+                    g[r] = raw[i] - y[i].1;
+                    h[r] = 1.0;
                 }
             }
+            Loss::Binomial => {
+                for (r, i) in rows.enumerate() {
+                    let p = crate::linear::logistic::sigmoid(raw[i]);
+                    g[r] = p - f64::from(u8::from(y[i].0 == 1));
+                    h[r] = p * (1.0 - p);
+                }
+            }
+            Loss::Multinomial(k) => {
+                let mut s = vec![0.0; k];
+                for (r, i) in rows.enumerate() {
+                    for (o, v) in s.iter_mut().enumerate() {
+                        *v = raw[o * n + i];
+                    }
+                    let max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let mut sum = 0.0;
+                    for v in s.iter_mut() {
+                        *v = (*v - max).exp();
+                        sum += *v;
+                    }
+                    for o in 0..k {
+                        let p = s[o] / sum;
+                        g[o * m + r] = p - f64::from(u8::from(y[i].0 == o));
+                        h[o * m + r] = p * (1.0 - p);
+                    }
+                }
+            }
+        }
+        (g, h)
+    });
+    for ((g, h), rows) in parts.into_iter().zip(blocks) {
+        let m = rows.len();
+        for o in 0..k {
+            grad[o * n + rows.start..o * n + rows.end].copy_from_slice(&g[o * m..(o + 1) * m]);
+            hess[o * n + rows.start..o * n + rows.end].copy_from_slice(&h[o * m..(o + 1) * m]);
         }
     }
 }
@@ -443,15 +499,19 @@ struct Grower<'a> {
     max_depth: Option<usize>,
     threads: usize,
     idx: Vec<u32>,
+    left: Vec<u32>,
+    right: Vec<u32>,
+    /// Histograms to reuse (their memory, not their sums).
+    pool: std::sync::Mutex<Vec<Hist>>,
     /// (value, rows) of each leaf of the last tree.
     leaves: Vec<(f64, std::ops::Range<usize>)>,
 }
 
-/// Rows above which a histogram is summed on several threads.
-const PARALLEL_ROWS: usize = 20_000;
+/// Row-feature pairs above which a histogram is summed on several threads.
+const PARALLEL_WORK: usize = 40_000;
 
 impl<'a> Grower<'a> {
-    fn new(bins: &'a Binned, s: &Settings) -> Self {
+    fn new(bins: &'a Binned, s: &Settings, threads: usize) -> Self {
         Grower {
             bins,
             lr: s.learning_rate,
@@ -459,49 +519,115 @@ impl<'a> Grower<'a> {
             min_leaf: s.min_samples_leaf.max(1) as u32,
             max_leaves: s.max_leaf_nodes.unwrap_or(usize::MAX).max(2),
             max_depth: s.max_depth,
-            threads: s.threads,
+            threads,
             idx: Vec::new(),
+            left: Vec::new(),
+            right: Vec::new(),
+            pool: std::sync::Mutex::new(Vec::new()),
             leaves: Vec::new(),
         }
     }
 
-    fn histogram(&self, range: std::ops::Range<usize>, g: &[f32], h: &[f32]) -> Hist {
+    /// The histogram of the rows `range` of `idx`: per feature, the sums of
+    /// each bin, built one feature at a time (features spread over the
+    /// cores) from the node's gradients gathered in row order.
+    fn histogram(
+        &self,
+        range: std::ops::Range<usize>,
+        g: &[f64],
+        h: &[f64],
+        constant_hessian: bool,
+    ) -> Hist {
         let p = self.bins.cols;
         let rows = &self.idx[range];
-        let sum = |part: &[u32]| -> Hist {
-            let mut hist = vec![Bin::default(); p * 256];
-            for &i in part {
-                let i = i as usize;
-                let (gi, hi) = (g[i] as f64, h[i] as f64);
-                let codes = self.bins.row(i);
-                for (j, c) in codes.iter().enumerate() {
-                    let b = &mut hist[j * 256 + *c as usize];
-                    b.g += gi;
-                    b.h += hi;
+        let m = rows.len();
+        // The root's rows are all rows in order: no gathering.
+        let identity = m == self.bins.rows;
+        let (og, oh): (Vec<f64>, Vec<f64>) = if identity {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                rows.iter().map(|&i| g[i as usize]).collect(),
+                if constant_hessian {
+                    Vec::new()
+                } else {
+                    rows.iter().map(|&i| h[i as usize]).collect()
+                },
+            )
+        };
+        let (gs, hs) = if identity { (g, h) } else { (&og[..], &oh[..]) };
+        let mut hist = self
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        hist.clear();
+        hist.resize(p * 256, Bin::default());
+        // Features in pairs, each pair summed in one pass over the rows (the
+        // gradients are read once per pair), pairs on the cores.
+        let fill = |q: usize, out: &mut [Bin]| {
+            let first = q * 2;
+            let row = |s: usize| -> usize { if identity { s } else { rows[s] as usize } };
+            if out.len() == 512 {
+                let (c0, c1) = (self.bins.col(first), self.bins.col(first + 1));
+                let (h0, h1) = out.split_at_mut(256);
+                if constant_hessian {
+                    for (s, gi) in gs.iter().enumerate().take(m) {
+                        let i = row(s);
+                        let a = &mut h0[c0[i] as usize];
+                        a.g += gi;
+                        a.n += 1;
+                        let b = &mut h1[c1[i] as usize];
+                        b.g += gi;
+                        b.n += 1;
+                    }
+                } else {
+                    for (s, (gi, hi)) in gs.iter().zip(hs).enumerate().take(m) {
+                        let i = row(s);
+                        let a = &mut h0[c0[i] as usize];
+                        a.g += gi;
+                        a.h += hi;
+                        a.n += 1;
+                        let b = &mut h1[c1[i] as usize];
+                        b.g += gi;
+                        b.h += hi;
+                        b.n += 1;
+                    }
+                }
+            } else {
+                let c = self.bins.col(first);
+                for s in 0..m {
+                    let b = &mut out[c[row(s)] as usize];
+                    b.g += gs[s];
+                    if !constant_hessian {
+                        b.h += hs[s];
+                    }
                     b.n += 1;
                 }
             }
-            hist
-        };
-        if rows.len() < PARALLEL_ROWS || self.threads == 1 {
-            return sum(rows);
-        }
-        let chunk = rows.len().div_ceil(self.threads);
-        let parts = par::map(self.threads, self.threads, |t| {
-            let lo = (t * chunk).min(rows.len());
-            let hi = ((t + 1) * chunk).min(rows.len());
-            sum(&rows[lo..hi])
-        });
-        let mut it = parts.into_iter();
-        let mut total = it.next().unwrap_or_else(|| vec![Bin::default(); p * 256]);
-        for part in it {
-            for (a, b) in total.iter_mut().zip(&part) {
-                a.g += b.g;
-                a.h += b.h;
-                a.n += b.n;
+            if constant_hessian {
+                // Hessians are 1: their sum is the count.
+                for b in out.iter_mut() {
+                    b.h = b.n as f64;
+                }
             }
-        }
-        total
+        };
+        let threads = if m * p >= PARALLEL_WORK {
+            self.threads
+        } else {
+            1
+        };
+        par::chunks_mut(&mut hist, 512, threads, fill);
+        hist
+    }
+
+    /// A histogram no longer needed, kept for the next node.
+    fn recycle(&self, hist: Hist) {
+        self.pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(hist);
     }
 
     fn best_split(&self, hist: &Hist, g: f64, h: f64, n: u32) -> Option<BestSplit> {
@@ -543,14 +669,14 @@ impl<'a> Grower<'a> {
         best
     }
 
-    fn grow(&mut self, g: &[f32], h: &[f32], constant_hessian: bool) -> HTree {
+    fn grow(&mut self, g: &[f64], h: &[f64], constant_hessian: bool) -> HTree {
         let n = g.len();
         self.idx = (0..n as u32).collect();
         self.leaves.clear();
         let (mut sg, mut sh) = (0.0, 0.0);
         for i in 0..n {
-            sg += g[i] as f64;
-            sh += h[i] as f64;
+            sg += g[i];
+            sh += h[i];
         }
         if constant_hessian {
             sh = n as f64;
@@ -558,7 +684,7 @@ impl<'a> Grower<'a> {
         let mut nodes: Vec<HNode> = vec![leaf_node(0.0)];
         let mut open: Vec<Open> = Vec::new();
         let mut heap = BinaryHeap::new();
-        let root_hist = self.histogram(0..n, g, h);
+        let root_hist = self.histogram(0..n, g, h, constant_hessian);
         let split = self
             .splittable(0, n as u32)
             .then(|| self.best_split(&root_hist, sg, sh, n as u32))
@@ -588,18 +714,24 @@ impl<'a> Grower<'a> {
                 .hist
                 .take()
                 .expect("an open node keeps its histogram");
-            // Partition the rows.
-            let (f, cols) = (s.feature, self.bins.cols);
-            let codes = &self.bins.codes;
-            let (mut i, mut j) = (range.start, range.end);
-            while i < j {
-                if codes[self.idx[i] as usize * cols + f] as usize <= s.bin {
-                    i += 1;
-                } else {
-                    j -= 1;
-                    self.idx.swap(i, j);
-                }
+            // Partition the rows (branch-free: each row is written to both
+            // sides' buffer and only the matching side advances).
+            let f = s.feature;
+            let codes = self.bins.col(f);
+            let len = range.len();
+            self.left.resize(len, 0);
+            self.right.resize(len, 0);
+            let (mut nl, mut nr) = (0, 0);
+            for &r in &self.idx[range.clone()] {
+                let go_left = usize::from(codes[r as usize] as usize <= s.bin);
+                self.left[nl] = r;
+                self.right[nr] = r;
+                nl += go_left;
+                nr += 1 - go_left;
             }
+            self.idx[range.start..range.start + nl].copy_from_slice(&self.left[..nl]);
+            self.idx[range.start + nl..range.end].copy_from_slice(&self.right[..nr]);
+            let i = range.start + nl;
             let left_range = range.start..i;
             let right_range = i..range.end;
             let (lg, lh) = (
@@ -618,7 +750,7 @@ impl<'a> Grower<'a> {
             } else {
                 right_range.clone()
             };
-            let small_hist = self.histogram(small, g, h);
+            let small_hist = self.histogram(small, g, h, constant_hessian);
             let mut large_hist = parent_hist;
             for (a, b) in large_hist.iter_mut().zip(&small_hist) {
                 a.g -= b.g;
@@ -659,12 +791,19 @@ impl<'a> Grower<'a> {
                 };
                 let id = open.len();
                 debug_assert_eq!(left_id + k, id);
+                let hist = match split {
+                    Some(_) => Some(hist),
+                    None => {
+                        self.recycle(hist);
+                        None
+                    }
+                };
                 open.push(Open {
                     range,
                     g: cg,
                     h: ch,
                     depth,
-                    hist: split.map(|_| hist),
+                    hist,
                     split,
                 });
                 if let Some(sp) = split {
@@ -676,6 +815,11 @@ impl<'a> Grower<'a> {
             }
         }
         // Every node still without children is a leaf.
+        for o in open.iter_mut() {
+            if let Some(h) = o.hist.take() {
+                self.recycle(h);
+            }
+        }
         for (id, o) in open.iter().enumerate() {
             if nodes[id].left == LEAF {
                 let value = -self.lr * o.g / (o.h + self.l2 + f64::EPSILON);
