@@ -497,7 +497,7 @@ impl Fitted {
         classes: usize,
         with_probability: bool,
         threads: usize,
-    ) -> Result<(Vec<u32>, Option<Vec<Vec<f64>>>)> {
+    ) -> Result<Classified> {
         let from_probabilities = matches!(
             self,
             Fitted::KnnClassifier { .. }
@@ -686,6 +686,15 @@ fn exact_sum(values: &[f64]) -> f64 {
     hi
 }
 
+/// Class indices and, when asked for, each row's class probabilities.
+pub(crate) type Classified = (Vec<u32>, Option<Vec<Vec<f64>>>);
+
+/// What an estimator predicted.
+pub(crate) enum Prediction {
+    Classes(Vec<u32>),
+    Numbers(Vec<f64>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -698,10 +707,4 @@ mod tests {
         assert_eq!(exact_sum(&v), exact_sum(&r));
         assert_eq!(exact_sum(&v), 4.5);
     }
-}
-
-/// What an estimator predicted.
-pub(crate) enum Prediction {
-    Classes(Vec<u32>),
-    Numbers(Vec<f64>),
 }

@@ -187,9 +187,11 @@ pub(crate) fn centred_gram(
             }
         }
     }
-    for a in 0..p {
-        for c in 0..a {
-            out[a][c] = out[c][a];
+    // Mirror the upper triangle.
+    let upper = out.clone();
+    for (a, row) in out.iter_mut().enumerate() {
+        for (c, v) in row.iter_mut().enumerate().take(a) {
+            *v = upper[c][a];
         }
     }
     out

@@ -19,9 +19,12 @@ pub(crate) fn threads(n_jobs: Option<i64>) -> usize {
     }
 }
 
+/// Pools by their number of threads.
+type Pools = Mutex<Vec<(usize, Arc<ThreadPool>)>>;
+
 /// The pool of `threads` threads (made once per size).
 fn pool(threads: usize) -> Arc<ThreadPool> {
-    static POOLS: OnceLock<Mutex<Vec<(usize, Arc<ThreadPool>)>>> = OnceLock::new();
+    static POOLS: OnceLock<Pools> = OnceLock::new();
     let mut pools = POOLS
         .get_or_init(|| Mutex::new(Vec::new()))
         .lock()
