@@ -229,6 +229,10 @@ pub(crate) fn grow(
         hist: Vec::new(),
         hist_n: Vec::new(),
         sorted: Vec::new(),
+        runs: Vec::new(),
+        run_stats: Vec::new(),
+        left: Vec::new(),
+        right: Vec::new(),
         features: (0..bins.cols as u32).collect(),
         nodes: Vec::new(),
         values: Vec::new(),
@@ -250,6 +254,10 @@ struct Grower<'a> {
     hist: Vec<f64>,
     hist_n: Vec<u32>,
     sorted: Vec<(u8, u32)>,
+    runs: Vec<(usize, u32)>,
+    run_stats: Vec<f64>,
+    left: Vec<f64>,
+    right: Vec<f64>,
     features: Vec<u32>,
     nodes: Vec<Node>,
     values: Vec<f64>,
@@ -382,9 +390,33 @@ impl Grower<'_> {
         let dims = self.dims;
         let n = end - start;
         let codes = self.bins.col(f);
-        // Per non-empty bin: (bin, rows, stats offset into `runs`).
-        let mut runs: Vec<(usize, u32)> = Vec::new();
-        let mut run_stats: Vec<f64> = Vec::new();
+        // Per non-empty bin: (bin, rows), and its sums in `run_stats`.
+        let mut runs = std::mem::take(&mut self.runs);
+        let mut run_stats = std::mem::take(&mut self.run_stats);
+        runs.clear();
+        run_stats.clear();
+        let found = self.scan_runs(f, start, end, total, visited, &mut runs, &mut run_stats, codes, n, dims);
+        self.runs = runs;
+        self.run_stats = run_stats;
+        found
+    }
+
+    /// Fills the node's non-empty bins of feature `f` and finds the best
+    /// split between them.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_runs(
+        &mut self,
+        f: usize,
+        start: usize,
+        end: usize,
+        total: &[f64],
+        visited: &mut usize,
+        runs: &mut Vec<(usize, u32)>,
+        run_stats: &mut Vec<f64>,
+        codes: &[u8],
+        n: usize,
+        dims: usize,
+    ) -> Option<Split> {
         if n > SORT_LIMIT {
             let nb = self.bins.features[f].bins();
             self.hist[..nb * dims].iter_mut().for_each(|v| *v = 0.0);
@@ -434,13 +466,17 @@ impl Grower<'_> {
         let min_leaf = self.params.min_samples_leaf as u32;
         let fb = &self.bins.features[f];
         let criterion = self.params.criterion;
-        let mut left = vec![0.0; dims];
-        let mut right = vec![0.0; dims];
+        let left = &mut self.left;
+        let right = &mut self.right;
+        left.clear();
+        left.resize(dims, 0.0);
+        right.clear();
+        right.resize(dims, 0.0);
         let mut best: Option<(f64, usize)> = None;
         let mut n_left = 0u32;
         for r in 0..runs.len() - 1 {
             n_left += runs[r].1;
-            add_stats(&mut left, &run_stats[r * dims..(r + 1) * dims]);
+            add_stats(left, &run_stats[r * dims..(r + 1) * dims]);
             let n_right = n as u32 - n_left;
             if n_left < min_leaf {
                 continue;
@@ -448,10 +484,10 @@ impl Grower<'_> {
             if n_right < min_leaf {
                 break;
             }
-            for (d, (t, l)) in right.iter_mut().zip(total.iter().zip(&left)) {
+            for (d, (t, l)) in right.iter_mut().zip(total.iter().zip(left.iter())) {
                 *d = t - l;
             }
-            let score = proxy(criterion, &left) + proxy(criterion, &right);
+            let score = proxy(criterion, left) + proxy(criterion, right);
             if best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, r));
             }
@@ -507,7 +543,9 @@ impl Grower<'_> {
             return None;
         }
         let dims = self.dims;
-        let mut left = vec![0.0; dims];
+        let mut left = std::mem::take(&mut self.left);
+        left.clear();
+        left.resize(dims, 0.0);
         let mut n_left = 0u32;
         for s in start..end {
             if codes[self.idx[s] as usize] as usize <= last_left {
@@ -515,12 +553,32 @@ impl Grower<'_> {
                 self.target.add(&mut left, self.idx[s], self.w[s]);
             }
         }
+        let found = self.random_split(f, start, end, total, &left, n_left, last_left, u);
+        self.left = left;
+        found
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn random_split(
+        &mut self,
+        f: usize,
+        start: usize,
+        end: usize,
+        total: &[f64],
+        left: &[f64],
+        n_left: u32,
+        last_left: usize,
+        u: f64,
+    ) -> Option<Split> {
+        let fb = &self.bins.features[f];
         let n_right = (end - start) as u32 - n_left;
         let min_leaf = self.params.min_samples_leaf as u32;
         if n_left < min_leaf || n_right < min_leaf || n_left == 0 || n_right == 0 {
             return None;
         }
-        let right: Vec<f64> = total.iter().zip(&left).map(|(t, l)| t - l).collect();
+        let right = &mut self.right;
+        right.clear();
+        right.extend(total.iter().zip(left).map(|(t, l)| t - l));
         let c = self.params.criterion;
         Some(Split {
             feature: f,
@@ -530,7 +588,7 @@ impl Grower<'_> {
             } else {
                 fb.thresholds[last_left]
             },
-            proxy: proxy(c, &left) + proxy(c, &right),
+            proxy: proxy(c, left) + proxy(c, right),
         })
     }
 }
