@@ -27,6 +27,14 @@ fn every_type_survives_save_and_load_on_every_engine() {
         written.push((target.engine, fingerprint(&out)));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // null_value is what SAVE writes for NULL (and what LOAD read back above).
+    let na = std::fs::read_to_string(dir.path().join("local/csv_null_single.csv")).unwrap();
+    let plain = std::fs::read_to_string(dir.path().join("local/csv_header_single.csv")).unwrap();
+    assert!(
+        na.lines().any(|l| l.contains(",NA,") || l.ends_with(",NA")),
+        "{na}"
+    );
+    assert!(!plain.contains(",NA"), "{plain}");
     let (first, reference) = &written[0];
     assert!(reference.len() >= 16, "too few outputs: {reference:?}");
     for (engine, files) in &written[1..] {

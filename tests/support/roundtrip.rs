@@ -222,6 +222,13 @@ const FORMATS: &[Format] = &[
         nested: false,
     },
     Format {
+        name: "csv_null",
+        keyword: "CSV",
+        options: "(header=true, null_value='NA')",
+        ext: "csv",
+        nested: false,
+    },
+    Format {
         name: "json",
         keyword: "JSON",
         options: "",

@@ -345,8 +345,78 @@ pub(crate) async fn read_with_schema(
     scan(ctx, path, format, source, o, Some(schema), None, span).await
 }
 
+/// Scans `path`. With CSV's `null_value`, the files are read as text and
+/// that text becomes NULL (as does an empty field, as in pandas), then the
+/// columns take their inferred types: DataFusion 55 uses the option only to
+/// infer the schema, and its reader would fail on `NA` in a number column.
 #[allow(clippy::too_many_arguments)]
 async fn scan(
+    ctx: &SessionContext,
+    path: &str,
+    format: FileFormat,
+    source: &Source,
+    o: &ReadOptions,
+    schema: Option<&Schema>,
+    infer_records: Option<usize>,
+    span: Span,
+) -> Result<DataFrame> {
+    let null_text = match (&o.null_value, format) {
+        (Some(n), FileFormat::Csv) => n.clone(),
+        _ => return scan_files(ctx, path, format, source, o, schema, infer_records, span).await,
+    };
+    let (df, types) = match schema {
+        Some(schema) => {
+            let df = scan_files(ctx, path, format, source, o, Some(schema), None, span).await?;
+            (df, None)
+        }
+        None => {
+            let inferred =
+                scan_files(ctx, path, format, source, o, None, infer_records, span).await?;
+            let is_partition = |name: &str| source.partitions.iter().any(|(k, _)| k == name);
+            let text = Schema::new(
+                inferred
+                    .schema()
+                    .fields()
+                    .iter()
+                    .filter(|f| !is_partition(f.name()))
+                    .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            );
+            let types: Vec<DataType> = inferred
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect();
+            let df = scan_files(ctx, path, format, source, o, Some(&text), None, span).await?;
+            (df, Some(types))
+        }
+    };
+    let exprs: Vec<Expr> = df
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let c = ident(f.name());
+            let partition = source.partitions.iter().any(|(k, _)| k == f.name());
+            let c = if f.data_type() == &DataType::Utf8 && !partition {
+                datafusion::functions::expr_fn::nullif(c, lit(null_text.clone()))
+            } else {
+                c
+            };
+            match types.as_ref().map(|t| &t[i]) {
+                Some(t) if t != f.data_type() => cast(c, t.clone()),
+                _ => c,
+            }
+            .alias(f.name())
+        })
+        .collect();
+    df.select(exprs).at(span)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn scan_files(
     ctx: &SessionContext,
     path: &str,
     format: FileFormat,
