@@ -395,7 +395,18 @@ impl Grower<'_> {
         let mut run_stats = std::mem::take(&mut self.run_stats);
         runs.clear();
         run_stats.clear();
-        let found = self.scan_runs(f, start, end, total, visited, &mut runs, &mut run_stats, codes, n, dims);
+        let found = self.scan_runs(
+            f,
+            start,
+            end,
+            total,
+            visited,
+            &mut runs,
+            &mut run_stats,
+            codes,
+            n,
+            dims,
+        );
         self.runs = runs;
         self.run_stats = run_stats;
         found
