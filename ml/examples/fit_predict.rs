@@ -7,8 +7,9 @@
 //! DATA is a prefix: `DATA.x` holds u64 rows, u64 cols, then the features
 //! column by column (f64, little-endian); `DATA.y` u64 rows then the target
 //! (f64; class numbers for classifiers). TASK is clf, reg or blobs. Prints
-//! one JSON line: fit and predict seconds and the training-set score
-//! (accuracy, R² or the number of clusters found).
+//! one JSON line: fit and predict seconds (the fastest of 3 runs when the
+//! first takes under 2 s, as the runner times scikit-learn) and the
+//! training-set score (accuracy, R² or the number of clusters found).
 
 use std::time::Instant;
 
@@ -77,13 +78,27 @@ fn main() {
         target: truth.as_ref().map(|_| "y".to_string()),
         impute: Default::default(),
     };
-    let t0 = Instant::now();
-    let model = Model::train("m", &spec, &features, target).expect("training");
-    let fit = t0.elapsed().as_secs_f64();
-    let t0 = Instant::now();
-    // What scikit-learn's predict() gives: the predictions, no probabilities.
-    let pred = model.predict_with(&features, false).expect("prediction");
-    let predict = t0.elapsed().as_secs_f64();
+    // As bench/ml_runner.py times scikit-learn: the fastest of 3 runs in
+    // this process when the first takes under 2 s.
+    let once = || {
+        let target = target.clone();
+        let t0 = Instant::now();
+        let model = Model::train("m", &spec, &features, target).expect("training");
+        let fit = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        // What scikit-learn's predict() gives: the predictions, no probabilities.
+        let pred = model.predict_with(&features, false).expect("prediction");
+        let predict = t0.elapsed().as_secs_f64();
+        (fit, predict, model, pred)
+    };
+    let (mut fit, mut predict, model, pred) = once();
+    if fit + predict < 2.0 {
+        for _ in 0..2 {
+            let (f, p, _, _) = once();
+            fit = fit.min(f);
+            predict = predict.min(p);
+        }
+    }
     let score = match (&pred, &truth) {
         (Predictions::Labels { values, .. }, Some(y)) => {
             let hits = values

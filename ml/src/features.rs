@@ -148,44 +148,53 @@ pub(crate) struct Encoder {
 }
 
 impl Encoder {
-    /// Learns the encoding from the training columns.
-    pub(crate) fn fit(columns: &[(String, Column)], impute: Impute) -> Result<Encoder> {
+    /// Learns the encoding from the training columns: the levels of each
+    /// text column; numbers are checked to be finite. The means NULLs are
+    /// imputed with are learned by [`Encoder::encode_training`], in the
+    /// training rows' canonical order (so they do not depend on how the
+    /// engine ordered the rows).
+    pub(crate) fn fit(
+        columns: &[(String, Column)],
+        impute: Impute,
+        check_values: bool,
+    ) -> Result<Encoder> {
         if columns.is_empty() {
             return Err(invalid("the training query has no feature columns"));
         }
-        let mut features = Vec::with_capacity(columns.len());
-        for (name, col) in columns {
-            let encoding = match col {
+        let encodings = crate::par::map(columns.len(), crate::par::threads(None), |k| {
+            let (name, col) = &columns[k];
+            match col {
+                Column::Numeric(_, _) if !check_values => Ok(Encoding::Numeric { mean: 0.0 }),
                 Column::Numeric(v, valid) => {
-                    let (mut sum, mut count, mut finite) = (0.0, 0usize, true);
-                    for (i, x) in v.iter().enumerate() {
-                        if valid.as_ref().is_some_and(|ok| !ok[i]) {
-                            continue;
-                        }
-                        finite &= x.is_finite();
-                        sum += x;
-                        count += 1;
-                    }
+                    let finite = match valid {
+                        None => v.iter().fold(true, |a, x| a & x.is_finite()),
+                        Some(ok) => v
+                            .iter()
+                            .zip(ok)
+                            .fold(true, |a, (x, ok)| a & (!ok | x.is_finite())),
+                    };
                     if !finite {
                         return Err(invalid(format!(
                             "feature column '{name}' holds NaN or infinite values"
                         )));
                     }
-                    let mean = if count == 0 { 0.0 } else { sum / count as f64 };
-                    Encoding::Numeric { mean }
+                    Ok(Encoding::Numeric { mean: 0.0 })
                 }
                 Column::Text(v) => {
                     let mut levels: Vec<&String> = v.iter().flatten().collect();
                     levels.sort_unstable();
                     levels.dedup();
-                    Encoding::OneHot {
+                    Ok(Encoding::OneHot {
                         levels: levels.into_iter().cloned().collect(),
-                    }
+                    })
                 }
-            };
+            }
+        });
+        let mut features = Vec::with_capacity(columns.len());
+        for ((name, _), encoding) in columns.iter().zip(encodings) {
             features.push(Feature {
                 name: name.clone(),
-                encoding,
+                encoding: encoding?,
             });
         }
         Ok(Encoder { features, impute })
@@ -274,6 +283,33 @@ impl Encoder {
     /// the one copy of the training data an estimator fits on; columns are
     /// filled on several cores. A NULL is an error unless the encoder imputes.
     pub(crate) fn encode(&self, columns: &[&Column], rows: &[usize]) -> Result<Matrix> {
+        Ok(self.encode_rows(columns, rows, false)?.0)
+    }
+
+    /// [`Encoder::encode`] for the training rows, in their canonical order:
+    /// with `impute = 'mean'`, each numeric feature's mean is learned from
+    /// these rows first (summed in this order, so the same on every engine).
+    pub(crate) fn encode_training(
+        &mut self,
+        columns: &[&Column],
+        rows: &[usize],
+    ) -> Result<Matrix> {
+        let learn = self.impute == Impute::Mean;
+        let (m, means) = self.encode_rows(columns, rows, learn)?;
+        for (f, learned) in self.features.iter_mut().zip(means) {
+            if let (Encoding::Numeric { mean }, Some(x)) = (&mut f.encoding, learned) {
+                *mean = x;
+            }
+        }
+        Ok(m)
+    }
+
+    fn encode_rows(
+        &self,
+        columns: &[&Column],
+        rows: &[usize],
+        learn: bool,
+    ) -> Result<(Matrix, Vec<Option<f64>>)> {
         let width = self.width();
         if width == 0 {
             return Err(invalid(
@@ -304,7 +340,9 @@ impl Encoder {
         }
         let threads = crate::par::threads(None).min(self.features.len());
         let jobs: Vec<(usize, &mut [f64])> = slices.into_iter().enumerate().collect();
-        let results: Vec<Result<()>> = std::thread::scope(|s| {
+        // Per thread: (feature, learned mean) of the features it encoded.
+        type Learned = Vec<(usize, Option<f64>)>;
+        let results: Vec<Result<Learned>> = std::thread::scope(|s| {
             let mut chunks: Vec<Vec<(usize, &mut [f64])>> =
                 (0..threads).map(|_| Vec::new()).collect();
             for (k, job) in jobs.into_iter().enumerate() {
@@ -313,11 +351,15 @@ impl Encoder {
             let handles: Vec<_> = chunks
                 .into_iter()
                 .map(|chunk| {
-                    s.spawn(move || -> Result<()> {
+                    s.spawn(move || -> Result<Learned> {
+                        let mut means = Vec::new();
                         for (fi, out) in chunk {
-                            self.encode_feature(fi, columns[fi], rows, out)?;
+                            means.push((
+                                fi,
+                                self.encode_feature(fi, columns[fi], rows, out, learn)?,
+                            ));
                         }
-                        Ok(())
+                        Ok(means)
                     })
                 })
                 .collect();
@@ -326,42 +368,146 @@ impl Encoder {
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
+        let mut means = vec![None; self.features.len()];
         for r in results {
-            r?;
+            for (fi, m) in r? {
+                means[fi] = m;
+            }
         }
         // SAFETY: every slice was filled.
         unsafe { values.set_len(n * width) };
-        Ok(Matrix::from_columns(n, width, values))
+        Ok((Matrix::from_columns(n, width, values), means))
     }
 
-    /// Feature `fi`'s encoded column(s) of `rows` into `out`.
+    /// `x · wₖ + bₖ` for each of `m`'s outputs over the rows `rows`, read
+    /// from the columns (no matrix): the same operations in the same order
+    /// as [`Matrix::dot`] on the encoded rows, so the same numbers.
+    pub(crate) fn decision(
+        &self,
+        columns: &[&Column],
+        rows: &[usize],
+        m: &crate::linear::LinearModel,
+    ) -> Result<Vec<Vec<f64>>> {
+        let n = rows.len();
+        // A block of consecutive rows is read as slices.
+        let span = match (rows.first(), rows.last()) {
+            (Some(&a), Some(&b)) if b - a + 1 == n => Some(a..b + 1),
+            _ => None,
+        };
+        let mut outputs = Vec::with_capacity(m.coef.len());
+        for (w, b) in m.coef.iter().zip(&m.intercept) {
+            let mut out = vec![*b; n];
+            let mut j = 0;
+            for (f, col) in self.features.iter().zip(columns) {
+                match (&f.encoding, col) {
+                    (Encoding::Numeric { mean }, Column::Numeric(v, valid)) => {
+                        let wj = w[j];
+                        j += 1;
+                        if wj == 0.0 {
+                            continue;
+                        }
+                        match (valid, &span) {
+                            (None, Some(r)) => {
+                                for (o, x) in out.iter_mut().zip(&v[r.clone()]) {
+                                    *o += wj * x;
+                                }
+                            }
+                            (None, None) => {
+                                for (o, &i) in out.iter_mut().zip(rows) {
+                                    *o += wj * v[i];
+                                }
+                            }
+                            (Some(ok), _) => {
+                                for (o, &i) in out.iter_mut().zip(rows) {
+                                    let x = if ok[i] {
+                                        v[i]
+                                    } else if self.impute == Impute::Mean {
+                                        *mean
+                                    } else {
+                                        return Err(null_error(&f.name, i));
+                                    };
+                                    *o += wj * x;
+                                }
+                            }
+                        }
+                    }
+                    (Encoding::OneHot { levels }, Column::Text(v)) => {
+                        let weights = &w[j..j + levels.len()];
+                        j += levels.len();
+                        for (o, &i) in out.iter_mut().zip(rows) {
+                            let level = match &v[i] {
+                                Some(x) => levels.binary_search(x).ok(),
+                                None if self.impute == Impute::Mean => None,
+                                None => return Err(null_error(&f.name, i)),
+                            };
+                            if let Some(l) = level
+                                && weights[l] != 0.0
+                            {
+                                *o += weights[l];
+                            }
+                        }
+                    }
+                    _ => {
+                        return Err(invalid(format!(
+                            "feature column '{}' changed type since training",
+                            f.name
+                        )));
+                    }
+                }
+            }
+            outputs.push(out);
+        }
+        Ok(outputs)
+    }
+
+    /// Feature `fi`'s encoded column(s) of `rows` into `out`. With `learn`,
+    /// a numeric feature's mean over these rows is learned (and returned)
+    /// before its NULLs are imputed with it.
     fn encode_feature(
         &self,
         fi: usize,
         col: &Column,
         rows: &[usize],
         out: &mut [f64],
-    ) -> Result<()> {
+        learn: bool,
+    ) -> Result<Option<f64>> {
         let f = &self.features[fi];
         match (&f.encoding, col) {
-            (Encoding::Numeric { mean }, Column::Numeric(v, valid)) => match valid {
-                None => {
-                    for (o, &i) in out.iter_mut().zip(rows) {
-                        *o = v[i];
+            (Encoding::Numeric { mean }, Column::Numeric(v, valid)) => {
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    *o = v[i];
+                }
+                let Some(ok) = valid else {
+                    return Ok(learn.then(|| lane_sum(out) / out.len().max(1) as f64));
+                };
+                if self.impute != Impute::Mean {
+                    if let Some(&i) = rows.iter().find(|&&i| !ok[i]) {
+                        return Err(null_error(&f.name, i));
+                    }
+                    return Ok(None);
+                }
+                let mut present = 0usize;
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    if ok[i] {
+                        present += 1;
+                    } else {
+                        *o = 0.0;
                     }
                 }
-                Some(ok) => {
-                    for (o, &i) in out.iter_mut().zip(rows) {
-                        *o = if ok[i] {
-                            v[i]
-                        } else if self.impute == Impute::Mean {
-                            *mean
-                        } else {
-                            return Err(null_error(&f.name, i));
-                        };
+                let mean = if !learn {
+                    *mean
+                } else if present == 0 {
+                    0.0
+                } else {
+                    lane_sum(out) / present as f64
+                };
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    if !ok[i] {
+                        *o = mean;
                     }
                 }
-            },
+                return Ok(learn.then_some(mean));
+            }
             (Encoding::OneHot { levels }, Column::Text(v)) => {
                 let n = rows.len();
                 out.iter_mut().for_each(|o| *o = 0.0);
@@ -383,8 +529,22 @@ impl Encoder {
                 )));
             }
         }
-        Ok(())
+        Ok(None)
     }
+}
+
+/// The sum of `v` in a fixed order of eight lanes (vectorised; the same
+/// for the same `v`).
+fn lane_sum(v: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let chunks = v.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 fn null_error(name: &str, _row: usize) -> crate::MlError {
@@ -413,9 +573,9 @@ mod tests {
     #[test]
     fn one_hot_and_mean_imputation() {
         let cols = cols();
-        let enc = Encoder::fit(&cols, Impute::Mean).unwrap();
+        let mut enc = Encoder::fit(&cols, Impute::Mean, true).unwrap();
         let aligned = enc.align(&cols).unwrap();
-        let m = enc.encode(&aligned, &[0, 1, 2]).unwrap();
+        let m = enc.encode_training(&aligned, &[0, 1, 2]).unwrap();
         assert_eq!((m.rows(), m.cols()), (3, 3));
         // x (NULL -> mean 2), c=a, c=b
         assert_eq!(m.get(1, 0), 2.0);
@@ -429,7 +589,7 @@ mod tests {
     #[test]
     fn nulls_are_an_error_without_impute() {
         let cols = cols();
-        let enc = Encoder::fit(&cols, Impute::None).unwrap();
+        let enc = Encoder::fit(&cols, Impute::None, true).unwrap();
         let aligned = enc.align(&cols).unwrap();
         let err = enc.encode(&aligned, &[0, 1, 2]).unwrap_err().to_string();
         assert!(err.contains("'x' has NULL values"), "{err}");
@@ -437,7 +597,7 @@ mod tests {
 
     #[test]
     fn missing_and_mistyped_features_are_named() {
-        let enc = Encoder::fit(&cols(), Impute::None).unwrap();
+        let enc = Encoder::fit(&cols(), Impute::None, true).unwrap();
         let only_x = vec![("x".to_string(), Column::numbers(vec![Some(1.0)]))];
         let err = enc.align(&only_x).unwrap_err().to_string();
         assert!(err.contains("no feature column 'c'"), "{err}");

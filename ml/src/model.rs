@@ -203,7 +203,9 @@ impl Model {
         } else {
             canonical_order(features, target.as_ref(), rows)
         };
-        let encoder = Encoder::fit(features, spec.impute)?;
+        // The dummies never read the features: scikit-learn does not check
+        // their values either.
+        let mut encoder = Encoder::fit(features, spec.impute, !order_free)?;
         let aligned = encoder.align(features)?;
         // Rows kept for training: with impute = 'drop', those without NULLs.
         let mut keep = vec![true; rows];
@@ -223,10 +225,7 @@ impl Model {
         match &target {
             Some(Target::Labels(kind, values)) => {
                 target_kind = Some(*kind);
-                let mut present: Vec<&Label> = values.iter().flatten().collect();
-                present.sort_unstable();
-                present.dedup();
-                labels = present.into_iter().cloned().collect();
+                labels = distinct_sorted(values);
                 for (i, v) in values.iter().enumerate() {
                     match v {
                         None if spec.impute == Impute::Drop => keep[i] = false,
@@ -281,7 +280,7 @@ impl Model {
             // The dummies never read the features.
             crate::matrix::Matrix::from_columns(order.len(), 0, Vec::new())
         } else {
-            encoder.encode(&aligned, &order)?
+            encoder.encode_training(&aligned, &order)?
         };
         drop(order);
         let y = match &target {
@@ -407,6 +406,15 @@ impl Model {
         let threads = par::threads(None);
         let parts = par::map(blocks.len(), threads, |b| -> Result<Part> {
             let block = &kept_rows[blocks[b].clone()];
+            if let Some(linear) = self.estimator.linear_outputs(with_probability) {
+                let scores = self.encoder.decision(&aligned, block, linear)?;
+                return Ok(match self.info.task {
+                    Task::Classification => {
+                        Part::Classes(crate::linear::argmax_scores(&scores, block.len()), None)
+                    }
+                    _ => Part::Numbers(scores.into_iter().next().unwrap_or_default()),
+                });
+            }
             let x = if self.estimator.reads_features() {
                 self.encoder.encode(&aligned, block)?
             } else {
@@ -551,9 +559,10 @@ fn canonical_order(
     let parts = par::map(blocks.len(), par::threads(None), |b| {
         let range = blocks[b].clone();
         let mut hash = vec![ROW_ORDER_SEED; range.len()];
+        // One multiply per value; each row's hash is finished by `mix`.
         let mut mix_in = |f: &dyn Fn(usize) -> u64| {
             for (h, i) in hash.iter_mut().zip(range.clone()) {
-                *h = mix(*h ^ f(i));
+                *h = (h.rotate_left(23) ^ f(i)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             }
         };
         match target {
@@ -568,10 +577,12 @@ fn canonical_order(
         }
         for (_, c) in features {
             match c {
+                Column::Numeric(v, None) => mix_in(&|i| v[i].to_bits()),
                 Column::Numeric(..) => mix_in(&|i| number(c.number(i))),
                 Column::Text(v) => mix_in(&|i| text(v[i].as_deref())),
             }
         }
+        hash.iter_mut().for_each(|h| *h = mix(*h));
         hash
     });
     let hash: Vec<u64> = parts.concat();
@@ -597,44 +608,79 @@ fn canonical_order(
             .iter()
             .fold(first, |acc, (_, c)| acc.then_with(|| by_column(c, a, b)))
     };
-    let keyed = radix_sort(hash.iter().copied().zip(0..rows).collect());
-    let mut order: Vec<usize> = keyed.iter().map(|(_, i)| *i).collect();
-    // Rows with equal hashes (equal rows, or rare collisions) by value.
+    let mut order: Vec<usize> = if rows <= u32::MAX as usize {
+        // The hash's high half and the row number in one word, sorted by
+        // the high half (four counting passes).
+        let keyed = radix_sort_high(
+            hash.iter()
+                .enumerate()
+                .map(|(i, h)| (h & !0xffff_ffff) | i as u64)
+                .collect(),
+        );
+        keyed.iter().map(|k| (k & 0xffff_ffff) as usize).collect()
+    } else {
+        let mut order: Vec<usize> = (0..rows).collect();
+        order.sort_unstable_by_key(|&i| hash[i] >> 32);
+        order
+    };
+    // Rows whose hashes' high halves are equal (equal rows, or rare
+    // collisions) by the whole hash, then by value.
     let mut start = 0;
     while start < rows {
+        let high = hash[order[start]] >> 32;
         let mut end = start + 1;
-        while end < rows && keyed[end].0 == keyed[start].0 {
+        while end < rows && hash[order[end]] >> 32 == high {
             end += 1;
         }
         if end - start > 1 {
-            order[start..end].sort_unstable_by(by_values);
+            order[start..end]
+                .sort_unstable_by(|a, b| hash[*a].cmp(&hash[*b]).then_with(|| by_values(a, b)));
         }
         start = end;
     }
     order
 }
 
-/// `(key, row)` pairs sorted by key (least significant byte first, eight
-/// counting passes).
-fn radix_sort(mut v: Vec<(u64, usize)>) -> Vec<(u64, usize)> {
+/// Words sorted by their high 32 bits (least significant byte first, four
+/// counting passes; the order of equal high halves is kept).
+fn radix_sort_high(mut v: Vec<u64>) -> Vec<u64> {
     let mut tmp = v.clone();
-    for pass in 0..8 {
+    for pass in 4..8 {
         let shift = pass * 8;
         let mut count = [0usize; 257];
-        for (k, _) in &v {
+        for k in &v {
             count[((k >> shift) & 0xff) as usize + 1] += 1;
         }
         for b in 0..256 {
             count[b + 1] += count[b];
         }
-        for e in &v {
-            let b = ((e.0 >> shift) & 0xff) as usize;
-            tmp[count[b]] = *e;
+        for &k in &v {
+            let b = ((k >> shift) & 0xff) as usize;
+            tmp[count[b]] = k;
             count[b] += 1;
         }
         std::mem::swap(&mut v, &mut tmp);
     }
     v
+}
+
+/// The distinct labels, sorted: a binary search per row into the few seen
+/// so far (classification targets have few), a sort when there are many.
+fn distinct_sorted(values: &[Option<Label>]) -> Vec<Label> {
+    const FEW: usize = 256;
+    let mut seen: Vec<&Label> = Vec::new();
+    for v in values.iter().flatten() {
+        if let Err(at) = seen.binary_search(&v) {
+            if seen.len() == FEW {
+                let mut all: Vec<&Label> = values.iter().flatten().collect();
+                all.sort_unstable();
+                all.dedup();
+                return all.into_iter().cloned().collect();
+            }
+            seen.insert(at, v);
+        }
+    }
+    seen.into_iter().cloned().collect()
 }
 
 /// SplitMix64's finaliser.
@@ -729,6 +775,68 @@ mod tests {
                 "{class}"
             );
             assert_eq!(a.info.metrics, b.info.metrics, "{class}");
+        }
+    }
+
+    #[test]
+    fn linear_predictions_from_columns_equal_the_matrix_path() {
+        // 40 rows: a numeric column with NULLs (imputed), a text column.
+        let n = 40;
+        let x = Column::numbers(
+            (0..n)
+                .map(|i| (i % 7 != 3).then_some((i as f64 * 0.37).sin() * 3.0))
+                .collect(),
+        );
+        let levels = ["a", "b", "c"];
+        let c = Column::Text(
+            (0..n)
+                .map(|i| (i % 11 != 5).then(|| levels[i % 3].to_string()))
+                .collect(),
+        );
+        let features = vec![("x".to_string(), x), ("c".to_string(), c)];
+        let numbers = Target::Numbers((0..n).map(|i| Some((i % 5) as f64 + 0.5)).collect());
+        let labels = Target::Labels(
+            TargetKind::Int,
+            (0..n).map(|i| Some(Label::Int((i % 3) as i64))).collect(),
+        );
+        for (class, target) in [
+            (ModelClass::Ridge, &numbers),
+            (ModelClass::HuberRegressor, &numbers),
+            (ModelClass::BayesianRidge, &numbers),
+            (ModelClass::LogisticRegression, &labels),
+            (ModelClass::RidgeClassifier, &labels),
+            (ModelClass::LinearDiscriminantAnalysis, &labels),
+        ] {
+            let spec = TrainSpec {
+                class,
+                params: vec![],
+                target: Some("y".into()),
+                impute: Impute::Mean,
+            };
+            let model = Model::train("m", &spec, &features, Some(target.clone())).unwrap();
+            assert!(model.estimator.linear_outputs(false).is_some(), "{class}");
+            let got = model.predict_with(&features, false).unwrap();
+            let aligned = model.encoder.align(&features).unwrap();
+            let rows: Vec<usize> = (0..n).collect();
+            let m = model.encoder.encode(&aligned, &rows).unwrap();
+            let want = model
+                .estimator
+                .predict(&m, model.info.labels.len(), 1)
+                .unwrap();
+            match (got, want) {
+                (Predictions::Numbers(g), Prediction::Numbers(w)) => {
+                    let g: Vec<f64> = g.into_iter().map(Option::unwrap).collect();
+                    assert_eq!(g, w, "{class}");
+                }
+                (Predictions::Labels { values, .. }, Prediction::Classes(w)) => {
+                    let w: Vec<Option<Label>> = w
+                        .iter()
+                        .map(|k| Some(model.info.labels[*k as usize].clone()))
+                        .collect();
+                    assert_eq!(values, w, "{class}");
+                }
+                _ => panic!("{class}: other kinds of prediction"),
+            }
         }
     }
 }

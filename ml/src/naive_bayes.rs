@@ -24,29 +24,54 @@ impl GaussianNaiveBayes {
     ) -> GaussianNaiveBayes {
         let (n, p) = (x.rows(), x.cols());
         let mut count = vec![0.0_f64; classes];
-        let mut theta = vec![vec![0.0; p]; classes];
-        let mut all_mean = vec![0.0; p];
         for c in y {
             count[*c as usize] += 1.0;
         }
-        for j in 0..p {
-            for (v, c) in x.col(j).iter().zip(y) {
-                theta[*c as usize][j] += v;
-                all_mean[j] += v;
+        // Per column (on the cores): the class means and the overall mean,
+        // then the squared deviations from them. Four interleaved
+        // accumulators per class break the chain of dependent additions.
+        const LANES: usize = 4;
+        let squares = |values: &[f64], centre: &dyn Fn(usize) -> (f64, f64)| {
+            let mut by_class = vec![[0.0; LANES]; classes];
+            let mut all = [0.0; LANES];
+            for (i, (v, c)) in values.iter().zip(y).enumerate() {
+                let c = *c as usize;
+                let (mc, ma) = centre(c);
+                let (dc, da) = (v - mc, v - ma);
+                by_class[c][i % LANES] += dc * dc;
+                all[i % LANES] += da * da;
             }
-        }
-        for (t, k) in theta.iter_mut().zip(&count) {
-            t.iter_mut().for_each(|v| *v /= k.max(1.0_f64));
-        }
-        all_mean.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+            let fold = |l: &[f64; LANES]| (l[0] + l[1]) + (l[2] + l[3]);
+            (by_class.iter().map(fold).collect::<Vec<f64>>(), fold(&all))
+        };
+        let columns = crate::par::map(p, crate::par::threads(None), |j| {
+            let col = x.col(j);
+            let mut by_class = vec![[0.0; LANES]; classes];
+            let mut all = [0.0; LANES];
+            for (i, (v, c)) in col.iter().zip(y).enumerate() {
+                by_class[*c as usize][i % LANES] += v;
+                all[i % LANES] += v;
+            }
+            let fold = |l: &[f64; LANES]| (l[0] + l[1]) + (l[2] + l[3]);
+            let mean: Vec<f64> = by_class
+                .iter()
+                .zip(&count)
+                .map(|(s, k)| fold(s) / k.max(1.0))
+                .collect();
+            let all_mean = fold(&all) / n.max(1) as f64;
+            // Squared deviations from the class mean and the overall mean.
+            let (var, all_var) = squares(col, &|c| (mean[c], all_mean));
+            (mean, var, all_var)
+        });
+        let mut theta = vec![vec![0.0; p]; classes];
         let mut var = vec![vec![0.0; p]; classes];
         let mut all_var = vec![0.0; p];
-        for j in 0..p {
-            for (v, c) in x.col(j).iter().zip(y) {
-                let c = *c as usize;
-                var[c][j] += (v - theta[c][j]).powi(2);
-                all_var[j] += (v - all_mean[j]).powi(2);
+        for (j, (m, v, a)) in columns.into_iter().enumerate() {
+            for c in 0..classes {
+                theta[c][j] = m[c];
+                var[c][j] = v[c];
             }
+            all_var[j] = a;
         }
         let largest = all_var
             .iter()
