@@ -4,7 +4,7 @@
 Called by bench/ml.sh:
     ml_runner.py FIT_PREDICT [--fsql FSQL] [--rows N] [--only A,B] [--timeout S]
 
-FIT_PREDICT is fsql's in-process bench (ml/benches/fit_predict.rs): it times
+FIT_PREDICT is fsql's in-process bench (ml/examples/fit_predict.rs): it times
 Model::train and Model::predict the way scikit-learn's fit() and predict() are
 timed here (data already in memory, no process start). With --fsql, the whole
 `fsql run` processes (LOAD the Parquet file + CREATE MODEL; LOAD + PREDICT) are
@@ -234,7 +234,7 @@ def main():
     with open(base + ".md", "w") as f:
         f.write(f"# fsql vs scikit-learn: fit and predict, {a.rows:,} rows x {a.features} features\n\n")
         f.write("Seconds, this machine's cores; the fastest of 3 runs when one takes under 2 s. fsql: Model::train / Model::predict in one process "
-                "(ml/benches/fit_predict.rs); scikit-learn: fit() / predict() with n_jobs=1 and, where the "
+                "(ml/examples/fit_predict.rs); scikit-learn: fit() / predict() with n_jobs=1 and, where the "
                 "class takes it, n_jobs=-1 (`all`). Ratio: fsql / the faster scikit-learn time (below 1: fsql "
                 "is faster). LightGBM for the histogram boosting classes. `run`: whole `fsql run` processes "
                 "(LOAD the Parquet file + CREATE MODEL; LOAD + PREDICT). Score: training-set accuracy / R² / "
