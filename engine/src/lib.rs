@@ -26,5 +26,5 @@ pub use cluster::ClusterOptions;
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use ml::ModelStore;
-pub use output::{CollectSink, Printed, Sink};
+pub use output::{CollectSink, Printed, Progress, Sink};
 pub use session::{Session, Yielded};

@@ -22,6 +22,21 @@ pub struct Printed {
 /// Receives PRINT output.
 pub trait Sink: Send + Sync {
     fn print(&mut self, printed: Printed) -> std::io::Result<()>;
+
+    /// Where long statements (COMPARE MODELS) report live progress; None
+    /// (the default): nowhere.
+    fn progress(&self) -> Option<std::sync::Arc<dyn Progress>> {
+        None
+    }
+}
+
+/// Live progress of a long statement: steps done of a total, and a message
+/// (COMPARE MODELS: the current leader). Called from a thread of its own
+/// while the statement runs; nothing of it belongs on stdout.
+pub trait Progress: Send + Sync {
+    fn start(&self, title: &str, total: u64);
+    fn update(&self, done: u64, message: &str);
+    fn finish(&self);
 }
 
 /// Keeps everything printed, in order (tests, embedding).

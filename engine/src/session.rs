@@ -439,7 +439,7 @@ impl Session {
         Ok(())
     }
 
-    fn scratch_path(&mut self, span: Span) -> Result<PathBuf> {
+    pub(crate) fn scratch_path(&mut self, span: Span) -> Result<PathBuf> {
         if self.scratch.is_none() {
             let dir = tempfile::Builder::new()
                 .prefix("fsql-")

@@ -10,10 +10,13 @@
 //! [`Predictions`]; Arrow and DataFusion stay on the engine's side.
 
 mod class;
+pub mod compare;
+mod dataset;
 mod discriminant;
 mod error;
 mod estimator;
 mod features;
+pub mod folds;
 mod kmeans;
 mod linalg;
 mod linear;
@@ -22,11 +25,13 @@ pub mod metrics;
 mod model;
 mod naive_bayes;
 mod neighbors;
+mod order;
 mod par;
 mod params;
 mod tree;
 
 pub use class::{CLASSES, ClassInfo, ModelClass, ParamKind, ParamSpec, Task};
+pub use dataset::Dataset;
 pub use error::{MlError, Result};
 pub use features::{Column, Impute, Label, TargetKind};
 pub use model::{FORMAT_VERSION, Model, ModelInfo, Predictions, Target, TrainSpec, Value};

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::class::{ModelClass, Task};
+use crate::dataset::Dataset;
 use crate::error::{MlError, Result, invalid};
 use crate::estimator::{Fitted, Prediction, Y};
 use crate::features::{Column, Encoder, Impute, Label, TargetKind};
@@ -18,9 +19,6 @@ pub use crate::params::Value;
 
 /// Stack of the training thread (virtual; committed only as used).
 const TRAIN_STACK: usize = 1 << 30;
-
-/// Seed of the row hash that orders the training rows.
-const ROW_ORDER_SEED: u64 = 0x5eed_f5a1;
 
 /// Training metrics (DESCRIBE MODEL) are computed on at most this many of
 /// the training rows.
@@ -165,7 +163,6 @@ impl Model {
         let class = spec.class;
         let params = Params::resolve(class, &spec.params)?;
         let task = class.task();
-        let rows = features.first().map_or(0, |(_, c)| c.len());
         match (task, &target) {
             (Task::Clustering, Some(_)) => {
                 return Err(invalid(format!(
@@ -188,172 +185,119 @@ impl Model {
             }
             _ => {}
         }
-        // Training sees the rows in one canonical order, so the model does not
-        // depend on how the engine partitioned and returned them. Only
-        // indices move: the matrix is built in this order from the collected
-        // columns, the one copy of the data.
-        // The dummies' fits do not depend on the order of the rows (counts,
-        // an exact sum, a median): they skip the sort.
         let order_free = matches!(
             class,
             ModelClass::DummyClassifier | ModelClass::DummyRegressor
         );
-        let mut order = if order_free {
-            (0..rows).collect()
-        } else {
-            canonical_order(features, target.as_ref(), rows)
-        };
-        // The dummies never read the features: scikit-learn does not check
-        // their values either.
-        let mut encoder = Encoder::fit(features, spec.impute, !order_free)?;
-        let aligned = encoder.align(features)?;
-        // Rows kept for training: with impute = 'drop', those without NULLs.
-        let mut keep = vec![true; rows];
-        if spec.impute == Impute::Drop {
-            for (k, null) in keep.iter_mut().zip(Encoder::null_rows(features, rows)) {
-                *k = !null;
-            }
-        }
         let target_name = spec.target.clone().unwrap_or_default();
-        let target_null = || {
-            invalid(format!(
-                "target column '{target_name}' has NULL values; filter them out or add WITH (impute = 'drop')"
-            ))
-        };
-        let mut labels: Vec<Label> = Vec::new();
-        let mut target_kind = None;
-        match &target {
-            Some(Target::Labels(kind, values)) => {
-                target_kind = Some(*kind);
-                labels = distinct_sorted(values);
-                for (i, v) in values.iter().enumerate() {
-                    match v {
-                        None if spec.impute == Impute::Drop => keep[i] = false,
-                        None => return Err(target_null()),
-                        Some(_) => {}
-                    }
-                }
-            }
-            Some(Target::Numbers(values)) => {
-                target_kind = Some(TargetKind::Float);
-                for (i, v) in values.iter().enumerate() {
-                    match v {
-                        None if spec.impute == Impute::Drop => keep[i] = false,
-                        None => return Err(target_null()),
-                        Some(x) if !x.is_finite() => {
-                            return Err(invalid(format!(
-                                "target column '{target_name}' holds NaN or infinity ({x})"
-                            )));
-                        }
-                        Some(_) => {}
-                    }
-                }
-            }
-            None => {}
-        }
-        order.retain(|i| keep[*i]);
-        let training_rows = order.len();
-        if training_rows == 0 {
-            return Err(invalid("the training query returned no rows"));
-        }
-        let mut class_index: Vec<u32> = Vec::new();
-        let mut numbers: Vec<f64> = Vec::new();
-        match &target {
-            Some(Target::Labels(_, values)) => {
-                class_index = order
-                    .iter()
-                    .map(|&i| {
-                        let l = values[i].as_ref().expect("NULL rows are dropped");
-                        labels.binary_search(l).expect("label is known") as u32
-                    })
-                    .collect();
-            }
-            Some(Target::Numbers(values)) => {
-                numbers = order
-                    .iter()
-                    .map(|&i| values[i].expect("NULL rows are dropped"))
-                    .collect();
-            }
-            None => {}
-        }
-        let x = if order_free {
-            // The dummies never read the features.
-            crate::matrix::Matrix::from_columns(order.len(), 0, Vec::new())
-        } else {
-            encoder.encode_training(&aligned, &order)?
-        };
-        drop(order);
-        let y = match &target {
-            Some(Target::Labels(..)) => Y::Classes {
-                index: &class_index,
-                count: labels.len(),
+        let data = Dataset::prepare(features, target, spec.impute, &target_name, !order_free)?;
+        let training_rows = data.rows();
+        let Dataset {
+            encoder,
+            x,
+            classes,
+            labels,
+            target_kind,
+            numbers,
+        } = data;
+        let (estimator, x, fit_seconds) =
+            fit_guarded(class, &params, x, &classes, labels.len(), &numbers, task)?;
+        let metrics = sample_metrics(&estimator, x, task, &classes, &numbers, labels.len())?;
+        Ok(Model::assemble(
+            name,
+            class,
+            params,
+            spec.target.clone(),
+            spec.impute,
+            training_rows,
+            metrics,
+            Fit {
+                encoder,
+                estimator,
+                labels,
+                target_kind,
+                fit_seconds,
             },
-            Some(Target::Numbers(_)) => Y::Numbers(&numbers),
-            None => Y::None,
-        };
-        // A panic inside an estimator becomes an error instead of ending the
-        // process; the thread's large stack is only committed as used.
-        let started = std::time::Instant::now();
-        let estimator = std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("fsql-train".into())
-                .stack_size(TRAIN_STACK)
-                .spawn_scoped(scope, || Fitted::fit(class, &params, x, y))
-                .map_err(|e| MlError::Estimator(format!("cannot start training: {e}")))?
-                .join()
-                .map_err(|p| {
-                    let msg = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    MlError::Estimator(format!("the estimator failed: {msg}"))
-                })?
-        })?;
-        let (estimator, x) = estimator;
-        let fit_seconds = started.elapsed().as_secs_f64();
-        // Metrics on (at most) the first METRIC_ROWS rows of the canonical
-        // order, a sample of the training rows. kNN keeps its training rows
-        // (it is handed the matrix): predicting there costs what PREDICT
-        // costs, which its fit (storing the rows) does not; no metrics.
-        let metrics = match x {
-            None => Vec::new(),
-            Some(x) => {
-                let sample = x.rows().min(METRIC_ROWS);
-                let xs = if sample < x.rows() {
-                    x.select_rows(&(0..sample).collect::<Vec<_>>())?
-                } else {
-                    x
-                };
-                let class_index = &class_index[..class_index.len().min(sample)];
-                let numbers = &numbers[..numbers.len().min(sample)];
-                training_metrics(&estimator, &xs, task, class_index, numbers, labels.len())?
-            }
-        };
+        ))
+    }
+
+    /// Fits `class` with `params` on the rows `rows` of a prepared dataset
+    /// (all of them when None), as [`Model::train`] would on those rows.
+    pub fn train_on(
+        name: &str,
+        class: ModelClass,
+        params: &[(String, Value)],
+        target: Option<String>,
+        data: &Dataset,
+        rows: Option<&[usize]>,
+    ) -> Result<Model> {
+        let params = Params::resolve(class, params)?;
+        let task = class.task();
+        let (x, classes, numbers) = data.subset(rows)?;
+        let n = x.rows();
+        let (estimator, x, fit_seconds) = fit_guarded(
+            class,
+            &params,
+            x,
+            &classes,
+            data.labels.len(),
+            &numbers,
+            task,
+        )?;
+        let metrics = sample_metrics(&estimator, x, task, &classes, &numbers, data.labels.len())?;
+        Ok(Model::assemble(
+            name,
+            class,
+            params,
+            target,
+            data.encoder.impute(),
+            n,
+            metrics,
+            Fit {
+                encoder: data.encoder.clone(),
+                estimator,
+                labels: data.labels.clone(),
+                target_kind: data.target_kind,
+                fit_seconds,
+            },
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        name: &str,
+        class: ModelClass,
+        params: Params,
+        target: Option<String>,
+        impute: Impute,
+        training_rows: usize,
+        metrics: Vec<(String, f64)>,
+        fit: Fit,
+    ) -> Model {
         let created_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        Ok(Model {
+        Model {
             info: ModelInfo {
                 name: name.to_string(),
                 class,
-                task,
-                target: spec.target.clone(),
-                target_kind,
-                features: encoder.describe(),
+                task: class.task(),
+                target,
+                target_kind: fit.target_kind,
+                features: fit.encoder.describe(),
                 params: params.values.clone(),
-                impute: spec.impute,
+                impute,
                 training_rows,
                 metrics,
-                labels,
+                labels: fit.labels,
                 created_at,
-                fit_seconds,
-                facts: estimator.facts(),
+                fit_seconds: fit.fit_seconds,
+                facts: fit.estimator.facts(),
                 fsql_version: env!("CARGO_PKG_VERSION").to_string(),
             },
-            encoder,
-            estimator,
-        })
+            encoder: fit.encoder,
+            estimator: fit.estimator,
+        }
     }
 
     /// The feature column names, in training order.
@@ -535,160 +479,80 @@ impl Model {
     }
 }
 
-/// Row indices in an order that depends only on the rows' values: sorted
-/// by a hash of each row (target and features), rows with equal hashes by
-/// their values. Equal rows are interchangeable, so any engine's partitions
-/// give the same order, and the order is as mixed as a shuffle (rows sorted
-/// by target would be an unusual order for order-dependent solvers).
-fn canonical_order(
-    features: &[(String, Column)],
-    target: Option<&Target>,
-    rows: usize,
-) -> Vec<usize> {
-    use std::cmp::Ordering;
-    let number = |v: Option<f64>| v.map_or(0x9e37_79b9, |x| x.to_bits());
-    let text = |v: Option<&str>| {
-        v.map_or(0x7f4a_7c15, |s| {
-            s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            })
-        })
+/// What a fit produced, besides the information given to it.
+struct Fit {
+    encoder: Encoder,
+    estimator: Fitted,
+    labels: Vec<Label>,
+    target_kind: Option<TargetKind>,
+    fit_seconds: f64,
+}
+
+/// Fits on a thread of its own with a large stack: a panic inside an
+/// estimator becomes an error instead of ending the process (the stack is
+/// only committed as used). Returns the estimator, the matrix unless the
+/// estimator kept it (kNN), and the seconds the fit took.
+pub(crate) fn fit_guarded(
+    class: ModelClass,
+    params: &Params,
+    x: Matrix,
+    classes: &[u32],
+    class_count: usize,
+    numbers: &[f64],
+    task: Task,
+) -> Result<(Fitted, Option<Matrix>, f64)> {
+    let y = match task {
+        Task::Classification => Y::Classes {
+            index: classes,
+            count: class_count,
+        },
+        Task::Regression => Y::Numbers(numbers),
+        Task::Clustering => Y::None,
     };
-    // Row hashes, blocks of rows on the cores.
-    let blocks = par::blocks(rows, 16_384);
-    let parts = par::map(blocks.len(), par::threads(None), |b| {
-        let range = blocks[b].clone();
-        let mut hash = vec![ROW_ORDER_SEED; range.len()];
-        // One multiply per value; each row's hash is finished by `mix`.
-        let mut mix_in = |f: &dyn Fn(usize) -> u64| {
-            for (h, i) in hash.iter_mut().zip(range.clone()) {
-                *h = (h.rotate_left(23) ^ f(i)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            }
-        };
-        match target {
-            Some(Target::Labels(_, v)) => mix_in(&|i| match &v[i] {
-                None => 1,
-                Some(Label::Bool(b)) => 2 + u64::from(*b),
-                Some(Label::Int(n)) => *n as u64,
-                Some(Label::Text(t)) => text(Some(t)),
-            }),
-            Some(Target::Numbers(v)) => mix_in(&|i| number(v[i])),
-            None => {}
-        }
-        for (_, c) in features {
-            match c {
-                Column::Numeric(v, None) => mix_in(&|i| v[i].to_bits()),
-                Column::Numeric(..) => mix_in(&|i| number(c.number(i))),
-                Column::Text(v) => mix_in(&|i| text(v[i].as_deref())),
-            }
-        }
-        hash.iter_mut().for_each(|h| *h = mix(*h));
-        hash
-    });
-    let hash: Vec<u64> = parts.concat();
-    let by_column = |c: &Column, a: usize, b: usize| -> Ordering {
-        match c {
-            Column::Numeric(..) => match (c.number(a), c.number(b)) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (x, y) => x.is_some().cmp(&y.is_some()),
-            },
-            Column::Text(v) => v[a].cmp(&v[b]),
-        }
+    let started = std::time::Instant::now();
+    let (estimator, x) = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("fsql-train".into())
+            .stack_size(TRAIN_STACK)
+            .spawn_scoped(scope, || Fitted::fit(class, params, x, y))
+            .map_err(|e| MlError::Estimator(format!("cannot start training: {e}")))?
+            .join()
+            .map_err(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                MlError::Estimator(format!("the estimator failed: {msg}"))
+            })?
+    })?;
+    Ok((estimator, x, started.elapsed().as_secs_f64()))
+}
+
+/// Metrics on (at most) the first METRIC_ROWS rows of the canonical order,
+/// a sample of the training rows. kNN keeps its training rows (no matrix
+/// comes back): predicting there costs what PREDICT costs, which its fit
+/// (storing the rows) does not; no metrics.
+fn sample_metrics(
+    estimator: &Fitted,
+    x: Option<Matrix>,
+    task: Task,
+    classes: &[u32],
+    numbers: &[f64],
+    class_count: usize,
+) -> Result<Vec<(String, f64)>> {
+    let Some(x) = x else {
+        return Ok(Vec::new());
     };
-    let by_values = |&a: &usize, &b: &usize| {
-        let first = match target {
-            Some(Target::Labels(_, v)) => v[a].cmp(&v[b]),
-            Some(Target::Numbers(v)) => match (v[a], v[b]) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (x, y) => x.is_some().cmp(&y.is_some()),
-            },
-            None => Ordering::Equal,
-        };
-        features
-            .iter()
-            .fold(first, |acc, (_, c)| acc.then_with(|| by_column(c, a, b)))
-    };
-    let mut order: Vec<usize> = if rows <= u32::MAX as usize {
-        // The hash's high half and the row number in one word, sorted by
-        // the high half (four counting passes).
-        let keyed = radix_sort_high(
-            hash.iter()
-                .enumerate()
-                .map(|(i, h)| (h & !0xffff_ffff) | i as u64)
-                .collect(),
-        );
-        keyed.iter().map(|k| (k & 0xffff_ffff) as usize).collect()
+    let sample = x.rows().min(METRIC_ROWS);
+    let xs = if sample < x.rows() {
+        x.select_rows(&(0..sample).collect::<Vec<_>>())?
     } else {
-        let mut order: Vec<usize> = (0..rows).collect();
-        order.sort_unstable_by_key(|&i| hash[i] >> 32);
-        order
+        x
     };
-    // Rows whose hashes' high halves are equal (equal rows, or rare
-    // collisions) by the whole hash, then by value.
-    let mut start = 0;
-    while start < rows {
-        let high = hash[order[start]] >> 32;
-        let mut end = start + 1;
-        while end < rows && hash[order[end]] >> 32 == high {
-            end += 1;
-        }
-        if end - start > 1 {
-            order[start..end]
-                .sort_unstable_by(|a, b| hash[*a].cmp(&hash[*b]).then_with(|| by_values(a, b)));
-        }
-        start = end;
-    }
-    order
-}
-
-/// Words sorted by their high 32 bits (least significant byte first, four
-/// counting passes; the order of equal high halves is kept).
-fn radix_sort_high(mut v: Vec<u64>) -> Vec<u64> {
-    let mut tmp = v.clone();
-    for pass in 4..8 {
-        let shift = pass * 8;
-        let mut count = [0usize; 257];
-        for k in &v {
-            count[((k >> shift) & 0xff) as usize + 1] += 1;
-        }
-        for b in 0..256 {
-            count[b + 1] += count[b];
-        }
-        for &k in &v {
-            let b = ((k >> shift) & 0xff) as usize;
-            tmp[count[b]] = k;
-            count[b] += 1;
-        }
-        std::mem::swap(&mut v, &mut tmp);
-    }
-    v
-}
-
-/// The distinct labels, sorted: a binary search per row into the few seen
-/// so far (classification targets have few), a sort when there are many.
-fn distinct_sorted(values: &[Option<Label>]) -> Vec<Label> {
-    const FEW: usize = 256;
-    let mut seen: Vec<&Label> = Vec::new();
-    for v in values.iter().flatten() {
-        if let Err(at) = seen.binary_search(&v) {
-            if seen.len() == FEW {
-                let mut all: Vec<&Label> = values.iter().flatten().collect();
-                all.sort_unstable();
-                all.dedup();
-                return all.into_iter().cloned().collect();
-            }
-            seen.insert(at, v);
-        }
-    }
-    seen.into_iter().cloned().collect()
-}
-
-/// SplitMix64's finaliser.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    let classes = &classes[..classes.len().min(sample)];
+    let numbers = &numbers[..numbers.len().min(sample)];
+    training_metrics(estimator, &xs, task, classes, numbers, class_count)
 }
 
 fn check_version(version: u32) -> Result<()> {

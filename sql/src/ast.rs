@@ -113,6 +113,12 @@ pub enum Statement {
         or_replace: bool,
         options: Vec<(Name, Literal)>,
     },
+    /// `COMPARE MODELS [FROM df | FROM (..)] WITH (...)`: the leaderboard of
+    /// a cross-validated model comparison.
+    CompareModels(CompareModels),
+    /// `CREATE [OR REPLACE] EXPERIMENT name WITH (...) AS (..)`: a grid
+    /// search; its trials, and the best model stored as `name`.
+    CreateExperiment(CreateExperiment),
     /// `TRANSFORM`, `OUTTRANSFORM`, `OUTPUT`: user code per partition.
     Transform(Transform),
     /// `ZIP a, b [how] [BY keys] [PRESORT ..]`
@@ -206,6 +212,23 @@ pub struct CreateModel {
     pub name: Name,
     pub or_replace: bool,
     pub if_not_exists: bool,
+    pub options: Vec<(Name, Literal)>,
+    pub query: Box<Statement>,
+}
+
+/// `COMPARE MODELS`: the rows to compare on (None: the previous dataframe)
+/// and the options as written (`target`, `models`, `folds`, `sort`, ...).
+#[derive(Debug, Clone)]
+pub struct CompareModels {
+    pub input: Option<Box<Statement>>,
+    pub options: Vec<(Name, Literal)>,
+}
+
+/// `CREATE EXPERIMENT`: Dask-SQL's hyper-parameter search.
+#[derive(Debug, Clone)]
+pub struct CreateExperiment {
+    pub name: Name,
+    pub or_replace: bool,
     pub options: Vec<(Name, Literal)>,
     pub query: Box<Statement>,
 }

@@ -302,6 +302,23 @@ impl Display for Statement {
                 with_options(f, &m.options)?;
                 write!(f, " AS ({})", m.query)
             }
+            Statement::CompareModels(c) => {
+                f.write_str("COMPARE MODELS ")?;
+                if let Some(input) = &c.input {
+                    write!(f, "FROM ({input}) ")?;
+                }
+                f.write_str("WITH ")?;
+                with_options(f, &c.options)
+            }
+            Statement::CreateExperiment(e) => {
+                f.write_str("CREATE ")?;
+                if e.or_replace {
+                    f.write_str("OR REPLACE ")?;
+                }
+                write!(f, "EXPERIMENT {} WITH ", e.name)?;
+                with_options(f, &e.options)?;
+                write!(f, " AS ({})", e.query)
+            }
             Statement::Predict(p) => write!(f, "PREDICT(MODEL {}, {})", p.model, p.input),
             Statement::DescribeModel(n) => write!(f, "DESCRIBE MODEL {n}"),
             Statement::ShowModels => f.write_str("SHOW MODELS"),

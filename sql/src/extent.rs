@@ -44,6 +44,7 @@ const STATEMENT_WORDS: &[&str] = &[
     "CONNECT",
     "EXPORT",
     "IMPORT",
+    "COMPARE",
 ];
 
 /// Keywords after which an expression or clause necessarily continues.

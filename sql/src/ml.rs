@@ -4,7 +4,7 @@
 
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use crate::ast::{CreateModel, Literal, Name, Predict, Statement};
+use crate::ast::{CompareModels, CreateExperiment, CreateModel, Literal, Name, Predict, Statement};
 use crate::cursor::describe;
 use crate::error::ParseError;
 use crate::parser::{Parser, matching_paren};
@@ -19,6 +19,13 @@ impl Parser {
                 || (c.is_kw_at(1, "OR") && c.is_kw_at(2, "REPLACE") && c.is_kw_at(3, "MODEL")))
         {
             self.create_model()?
+        } else if c.is_kw("CREATE")
+            && (c.is_kw_at(1, "EXPERIMENT")
+                || (c.is_kw_at(1, "OR") && c.is_kw_at(2, "REPLACE") && c.is_kw_at(3, "EXPERIMENT")))
+        {
+            self.create_experiment()?
+        } else if c.is_kw("COMPARE") && c.is_kw_at(1, "MODELS") {
+            self.compare_models()?
         } else if c.is_kw("DESCRIBE") && c.is_kw_at(1, "MODEL") {
             self.cur.next();
             self.cur.next();
@@ -123,6 +130,72 @@ impl Parser {
         }))
     }
 
+    /// `(<statement>)` starting here: the statement inside the parentheses.
+    fn parenthesized_statement(&mut self) -> Result<Statement, ParseError> {
+        let open = self.cur.pos();
+        let tokens = self.cur.tokens().to_vec();
+        let close = matching_paren(&tokens, open)
+            .ok_or_else(|| ParseError::new("this '(' is never closed", tokens[open].span))?;
+        let statement = self.statement_in(&tokens[open + 1..close], tokens[close].span)?;
+        self.cur.set_pos(close + 1);
+        Ok(statement)
+    }
+
+    /// `COMPARE MODELS [FROM df | FROM (<statement>)] WITH (...)`; without
+    /// FROM the previous dataframe is compared on.
+    fn compare_models(&mut self) -> Result<Statement, ParseError> {
+        self.cur.expect_kw("COMPARE")?;
+        self.cur.expect_kw("MODELS")?;
+        let input = if self.cur.eat_kw("FROM") {
+            if self.cur.is_token(&Token::LParen) {
+                Some(Box::new(self.parenthesized_statement()?))
+            } else {
+                let t = self.cur.peek().clone();
+                let Token::Word(w) = &t.token else {
+                    return Err(self
+                        .cur
+                        .expected("a dataframe name or a (query) after FROM"));
+                };
+                self.cur.next();
+                Some(Box::new(Statement::Query(Box::new(
+                    crate::parser::select_all_from(&w.value, w.quote_style, t.span)?,
+                ))))
+            }
+        } else {
+            None
+        };
+        if !self.cur.is_kw("WITH") {
+            return Err(self
+                .cur
+                .expected("WITH (target = '...', ...) after COMPARE MODELS [FROM ...]"));
+        }
+        self.cur.next();
+        let options = self.with_options()?;
+        Ok(Statement::CompareModels(CompareModels { input, options }))
+    }
+
+    /// `CREATE [OR REPLACE] EXPERIMENT name WITH (...) AS (<statement>)`.
+    fn create_experiment(&mut self) -> Result<Statement, ParseError> {
+        self.cur.expect_kw("CREATE")?;
+        let or_replace = self.or_replace()?;
+        self.cur.expect_kw("EXPERIMENT")?;
+        let name = self.name("an experiment name")?;
+        self.cur.expect_kw("WITH")?;
+        let options = self.with_options()?;
+        self.cur.expect_kw("AS")?;
+        let query = if self.cur.is_token(&Token::LParen) {
+            self.parenthesized_statement()?
+        } else {
+            self.statement()?
+        };
+        Ok(Statement::CreateExperiment(CreateExperiment {
+            name,
+            or_replace,
+            options,
+            query: Box::new(query),
+        }))
+    }
+
     /// `PREDICT(MODEL m, <statement>)` with `tokens[open]` its '(': records
     /// it as a nested statement and returns its table name and the index of
     /// the closing parenthesis.
@@ -221,10 +294,45 @@ impl Parser {
         }
     }
 
+    /// True when the '(' here opens `(k = v, ...)` (or is empty), not a
+    /// list of values.
+    fn options_start(&self) -> bool {
+        let next = &self.cur.peek_at(1).token;
+        *next == Token::RParen
+            || (matches!(next, Token::Word(_))
+                && matches!(self.cur.peek_at(2).token, Token::Eq | Token::Colon))
+    }
+
+    /// An item of a `(a, b)` list: a literal, or a bare word as a string
+    /// (`models = (lr, rf)`).
+    fn list_item(&mut self) -> Result<Literal, ParseError> {
+        if let Token::Word(w) = &self.cur.peek().token
+            && w.quote_style.is_none()
+            && !["TRUE", "FALSE", "NULL", "ARRAY"].contains(&w.value.to_ascii_uppercase().as_str())
+        {
+            let v = w.value.clone();
+            self.cur.next();
+            return Ok(Literal::String(v));
+        }
+        self.ml_value()
+    }
+
     fn ml_value(&mut self) -> Result<Literal, ParseError> {
         if self.cur.is_kw("ARRAY") && self.cur.peek_at(1).token == Token::LBracket {
             self.cur.next();
             return self.literal();
+        }
+        if self.cur.is_token(&Token::LParen) && !self.options_start() {
+            // `('lr', 'rf')`: a list.
+            self.cur.next();
+            let mut items = Vec::new();
+            loop {
+                items.push(self.list_item()?);
+                if self.cur.eat_token(&Token::RParen) {
+                    return Ok(Literal::List(items));
+                }
+                self.cur.expect_token(&Token::Comma, "',' or ')'")?;
+            }
         }
         if self.cur.is_token(&Token::LParen) {
             let entries = self.with_options()?;
@@ -335,6 +443,51 @@ mod tests {
         round_trip(
             "SHOW MODELS\nDESCRIBE MODEL m\nDROP MODEL IF EXISTS m\nEXPORT MODEL m WITH (format = 'json', location = 'a''b')",
         );
+    }
+
+    #[test]
+    fn compare_models_and_experiments() {
+        let s = parse(
+            "t = LOAD 'x.csv'\n\
+             board = COMPARE MODELS FROM t WITH (target = 'y', models = ('lr', rf), folds = 5, exclude = ('knn'))\n\
+             COMPARE MODELS WITH (target = 'y')\n\
+             COMPARE MODELS FROM (SELECT * FROM t WHERE a > 1) WITH (target = 'y', sort = 'AUC')\n\
+             trials = CREATE OR REPLACE EXPERIMENT e WITH (model_class = 'Ridge', tune_parameters = (alpha = ARRAY[0.1, 1]), target_column = 'y') AS (SELECT * FROM t)",
+        )
+        .unwrap();
+        let Statement::CompareModels(c) = &s.steps[1].statement else {
+            panic!("{:?}", s.steps[1].statement)
+        };
+        assert_eq!(s.steps[1].assign.as_ref().unwrap().value, "board");
+        assert_eq!(c.input.as_ref().unwrap().to_string(), "SELECT * FROM t");
+        assert_eq!(
+            c.options[1].1,
+            Literal::List(vec![
+                Literal::String("lr".into()),
+                Literal::String("rf".into())
+            ])
+        );
+        assert_eq!(
+            c.options[3].1,
+            Literal::List(vec![Literal::String("knn".into())])
+        );
+        let Statement::CompareModels(c) = &s.steps[2].statement else {
+            panic!()
+        };
+        assert!(c.input.is_none());
+        let Statement::CreateExperiment(e) = &s.steps[4].statement else {
+            panic!()
+        };
+        assert!(e.or_replace);
+        assert!(matches!(&e.options[1].1, Literal::Object(o) if o.len() == 1));
+        round_trip(
+            "COMPARE MODELS FROM (SELECT * FROM t) WITH (target = 'y', models = ARRAY['lr', 'rf'])",
+        );
+        round_trip(
+            "CREATE EXPERIMENT e WITH (model_class = 'Ridge', tune_parameters = (alpha = ARRAY[1, 2])) AS (SELECT * FROM t)",
+        );
+        let e = parse("COMPARE MODELS FROM t").unwrap_err();
+        assert!(e.message.contains("WITH"), "{}", e.message);
     }
 
     #[test]

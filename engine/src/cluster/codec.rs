@@ -258,6 +258,10 @@ impl PhysicalExtensionCodec for FsqlPhysicalCodec {
 
 /// Writes a PREDICT function's model into `buf`; false for other functions.
 fn encode_udf(node: &ScalarUDF, buf: &mut Vec<u8>) -> bool {
+    // COMPARE MODELS' function carries nothing: its job is an argument.
+    if crate::ml::compare::task::CompareUdf::is(node) {
+        return true;
+    }
     match PredictUdf::of(node) {
         Some(p) => {
             buf.extend_from_slice(p.bytes());
@@ -269,6 +273,9 @@ fn encode_udf(node: &ScalarUDF, buf: &mut Vec<u8>) -> bool {
 
 /// A PREDICT function rebuilt from its model's bytes; None for other names.
 fn decode_udf(name: &str, buf: &[u8]) -> Option<Result<Arc<ScalarUDF>>> {
+    if name == crate::ml::compare::task::COMPARE {
+        return Some(Ok(Arc::new(crate::ml::compare::task::CompareUdf::udf())));
+    }
     Output::of_name(name)
         .map(|output| PredictUdf::from_bytes(buf, output).map(|p| Arc::new(p.into_udf())))
 }

@@ -4,6 +4,7 @@
 //! scores partitions in parallel and `cluster` scores on the executors; the
 //! codecs ship the model's bytes with the function).
 
+pub(crate) mod compare;
 pub(crate) mod convert;
 pub(crate) mod predict;
 pub mod store;
