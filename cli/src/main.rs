@@ -2,6 +2,7 @@
 
 mod args;
 mod cluster;
+mod progress;
 mod repl;
 mod report;
 mod sinks;

@@ -12,7 +12,7 @@ use datafusion::arrow::json::{ArrayWriter, WriterBuilder as JsonWriterBuilder};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use fsql_engine::types::fugue_name;
 use fsql_engine::write::CsvSpec;
-use fsql_engine::{Printed, Session, Sink};
+use fsql_engine::{Printed, Progress, Session, Sink};
 use indicatif::ProgressBar;
 
 use crate::args::OutputFormat;
@@ -45,6 +45,23 @@ impl Output {
     /// The spinner to clear when output starts (None: no spinner).
     pub fn set_progress(&self, bar: Option<ProgressBar>) {
         *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+    }
+
+    /// Clears the spinner or bar shown now, if any.
+    pub fn clear_progress(&self) {
+        if let Some(bar) = self
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Live progress drawn on stderr next to this output.
+    fn reporter(&self) -> Arc<dyn Progress> {
+        Arc::new(crate::progress::StderrProgress::new(self.clone()))
     }
 
     fn lock(&self) -> MutexGuard<'_, Box<dyn Write + Send>> {
@@ -111,6 +128,10 @@ struct TableSink {
 }
 
 impl Sink for TableSink {
+    fn progress(&self) -> Option<Arc<dyn Progress>> {
+        Some(self.out.reporter())
+    }
+
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
         let mut out = self.out.lock();
         if let Some(t) = &p.title {
@@ -158,6 +179,10 @@ struct CsvSink {
 }
 
 impl Sink for CsvSink {
+    fn progress(&self) -> Option<Arc<dyn Progress>> {
+        Some(self.out.reporter())
+    }
+
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
         let mut out = self.out.lock();
         if let Some(t) = &p.title {
@@ -197,6 +222,10 @@ struct JsonSink {
 }
 
 impl Sink for JsonSink {
+    fn progress(&self) -> Option<Arc<dyn Progress>> {
+        Some(self.out.reporter())
+    }
+
     fn print(&mut self, p: Printed) -> std::io::Result<()> {
         let mut out = self.out.lock();
         if let Some(t) = &p.title {

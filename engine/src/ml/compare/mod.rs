@@ -12,6 +12,7 @@
 //! finish feed the live progress bar. The leaderboard is a dataframe.
 
 mod board;
+mod chart;
 mod options;
 pub(crate) mod progress;
 pub(crate) mod task;
@@ -180,6 +181,10 @@ pub(crate) async fn compare_models(
         }
     }
     data.release();
+    if let Some(path) = &o.chart {
+        chart::write(std::path::Path::new(path), &rows, sort, sort_at, o.folds)
+            .map_err(|e| Error::at(o.chart_span, format!("chart: {e}")))?;
+    }
     let batch = board::batch(metrics, &rows, o.round).at(span)?;
     crate::lower::batch_frame(s, batch, span)
 }

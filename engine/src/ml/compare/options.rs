@@ -54,6 +54,7 @@ pub(crate) struct CompareOptions {
     pub impute: Impute,
     pub into: String,
     pub chart: Option<String>,
+    pub chart_span: Span,
 }
 
 /// `task = 'forecast'`'s own settings.
@@ -85,6 +86,7 @@ impl CompareOptions {
             impute: Impute::None,
             into: "compare".to_string(),
             chart: None,
+            chart_span: at,
         };
         let mut target = None;
         let mut time_column = None;
@@ -178,7 +180,10 @@ impl CompareOptions {
                     }
                     o.into = prefix;
                 }
-                "chart" => o.chart = Some(text(key, value)?),
+                "chart" => {
+                    o.chart = Some(text(key, value)?);
+                    o.chart_span = key.span;
+                }
                 "time_column" => time_column = Some(text(key, value)?),
                 "fh" => fh = Some(integer(key, value, 1, 100_000, "fh")?),
                 "sp" => sp = Some(integer(key, value, 1, 100_000, "sp")?),

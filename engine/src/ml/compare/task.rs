@@ -123,10 +123,10 @@ pub(crate) fn forget(data: &str) {
 
 /// Prepared data by key (data location, target and split settings); the
 /// few most recent are kept.
-type Slot = Arc<OnceLock<std::result::Result<Arc<Prepared>, String>>>;
+type Cell = Arc<OnceLock<std::result::Result<Arc<Prepared>, String>>>;
 
-fn prepared_cache() -> &'static Mutex<Vec<(String, Slot)>> {
-    static C: OnceLock<Mutex<Vec<(String, Slot)>>> = OnceLock::new();
+fn prepared_cache() -> &'static Mutex<Vec<(String, Cell)>> {
+    static C: OnceLock<Mutex<Vec<(String, Cell)>>> = OnceLock::new();
     C.get_or_init(|| Mutex::new(Vec::new()))
 }
 
@@ -144,7 +144,7 @@ pub(crate) fn prepared(job: &Job) -> std::result::Result<Arc<Prepared>, String> 
         match cache.iter().find(|(k, _)| *k == key) {
             Some((_, s)) => Arc::clone(s),
             None => {
-                let s: Slot = Arc::new(OnceLock::new());
+                let s: Cell = Arc::new(OnceLock::new());
                 cache.push((key, Arc::clone(&s)));
                 let excess = cache.len().saturating_sub(KEEP_PREPARED);
                 cache.drain(..excess);
@@ -232,8 +232,48 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Runs unit `id` of `job`.
+/// At most one unit per core runs at a time in a process: the engine may
+/// start a task per partition (a worker blocked in `block_in_place` is
+/// replaced by another, which starts the next partition), and each unit
+/// already uses every core for its estimator.
+struct Slots {
+    free: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+fn slots() -> &'static Slots {
+    static S: OnceLock<Slots> = OnceLock::new();
+    S.get_or_init(|| Slots {
+        free: Mutex::new(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        freed: std::sync::Condvar::new(),
+    })
+}
+
+struct Slot;
+
+impl Slot {
+    fn take() -> Slot {
+        let s = slots();
+        let mut free = s.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = s.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let s = slots();
+        *s.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        s.freed.notify_one();
+    }
+}
+
+/// Runs unit `id` of `job` (waiting for a free slot first).
 pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
+    let _slot = Slot::take();
     let Some(unit) = job.units.get(id) else {
         return UnitResult {
             unit: id,
