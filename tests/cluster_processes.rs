@@ -306,6 +306,68 @@ fn every_type_survives_save_and_load_on_executor_processes() {
     cluster.stop();
 }
 
+/// COMPARE MODELS on executor processes: the units run in both executors
+/// (the progress line counts the processes that ran them), the rows reach
+/// them as Parquet in the client's scratch folder, the leaderboard is the
+/// one `threads` gives, and stdout holds only the result.
+#[test]
+fn a_comparison_runs_on_executor_processes() {
+    let _one = serial();
+    let cluster = Cluster::start(20);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let data = root.join("tests/data/ml/breast_cancer.csv");
+    let models = tempfile::tempdir().unwrap();
+    let script = format!(
+        "d = LOAD '{}' (header=true, infer_schema=true)\n\
+         COMPARE MODELS FROM (DROP COLUMNS split FROM d) WITH (target = 'benign', folds = 5, \
+         models = ('lr', 'dt', 'rf', 'nb', 'knn', 'lda'), top = 1)\n\
+         SELECT model, Accuracy, AUC, Recall, \"Prec.\", F1, Kappa, MCC, \"Accuracy SD\", error\n\
+         PRINT",
+        data.display()
+    );
+    let out = cluster.run(models.path(), &script);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("30/30 tasks done") && stderr.contains("[2 worker processes]"),
+        "{stderr}"
+    );
+    let threads = Command::new(FSQL)
+        .args(["run", "-", "--engine", "threads"])
+        .current_dir(models.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let mut threads = threads;
+    threads
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let local = wait_output(threads, Duration::from_secs(120));
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let board = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(board, String::from_utf8_lossy(&local.stdout));
+    assert!(board.contains("RandomForestClassifier"), "{board}");
+    assert!(!board.contains("tasks"), "progress on stdout: {board}");
+    // The best model was fitted on an executor and stored by the client.
+    assert!(
+        models
+            .path()
+            .join(".fsql/models/compare_1.fsqlmodel")
+            .is_file()
+    );
+    cluster.stop();
+}
+
 #[test]
 fn save_from_executors_is_read_back_by_the_client() {
     let _one = serial();

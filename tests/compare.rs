@@ -117,6 +117,8 @@ async fn the_leaderboard_is_the_same_on_every_engine() {
         assert!(ev[0].starts_with("start 32 COMPARE MODELS"), "{ev:?}");
         let last = ev.iter().rev().find(|e| e.starts_with("update")).unwrap();
         assert!(last.starts_with("update 32 leader: "), "{ev:?}");
+        // The embedded cluster's executors run in this process too.
+        assert!(last.ends_with("[1 worker process]"), "{last}");
         assert_eq!(ev.last().unwrap(), "finish");
         // The two best are stored, fitted on all 569 rows, and predict.
         s.run("SHOW MODELS\nSELECT model, model_class, training_rows ORDER BY model")
@@ -302,4 +304,108 @@ async fn bad_input_is_refused_before_training() {
     // Nothing was trained or stored.
     assert!(events.0.lock().unwrap().is_empty());
     assert!(s.models().list().unwrap().is_empty());
+}
+
+const EXPERIMENT: &str = "d = LOAD 'tests/data/ml/diabetes.csv' (header=true, infer_schema=true)\n\
+    trials = CREATE OR REPLACE EXPERIMENT best_tree WITH (model_class = 'DecisionTreeRegressor', \
+    tune_parameters = (max_depth = ARRAY[2, 3, 5], min_samples_leaf = ARRAY[1, 10]), \
+    target_column = 'progression', folds = 4, sort = 'MAE', random_state = 3) AS (DROP COLUMNS split FROM d)";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn experiments_search_the_grid_and_store_the_best() {
+    std::env::set_current_dir(root()).unwrap();
+    let mut tables = Vec::new();
+    for target in Target::all_defaults() {
+        let models = tempfile::tempdir().unwrap();
+        let events = Arc::new(Events::default());
+        let mut s = session(&target, models.path(), events.clone()).await;
+        s.run(EXPERIMENT).await.unwrap();
+        let trials = rows(&s).await;
+        assert!(events.0.lock().unwrap()[0].starts_with("start 24 CREATE EXPERIMENT best_tree"));
+        // 3 x 2 settings, parameters first, best (lowest MAE) first.
+        assert_eq!(trials.len(), 7, "{trials:?}");
+        assert_eq!(trials[0][..3], ["max_depth", "min_samples_leaf", "MAE"]);
+        let mae: Vec<f64> = trials[1..].iter().map(|r| r[2].parse().unwrap()).collect();
+        assert!(mae.windows(2).all(|w| w[0] <= w[1]), "{mae:?}");
+        // The best setting is stored under the experiment's name, with the
+        // fixed hyper-parameter, fitted on every row.
+        s.run("DESCRIBE MODEL best_tree").await.unwrap();
+        let described = rows(&s).await;
+        let value = |p: &str| {
+            described
+                .iter()
+                .find(|r| r[0] == p)
+                .map(|r| r[1].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            value("param.max_depth"),
+            trials[1][0].trim_end_matches(".0")
+        );
+        assert_eq!(
+            value("param.min_samples_leaf"),
+            trials[1][1].trim_end_matches(".0")
+        );
+        assert_eq!(value("param.random_state"), "3");
+        assert_eq!(value("training_rows"), "442");
+        tables.push(trials);
+    }
+    assert_eq!(tables[0], tables[1]);
+    assert_eq!(tables[0], tables[2]);
+    // Bad grids are refused before any training.
+    let target = Target {
+        engine: fsql_engine::Engine::Threads,
+        cluster: ClusterOptions::default(),
+    };
+    let models = tempfile::tempdir().unwrap();
+    let events = Arc::new(Events::default());
+    let mut s = session(&target, models.path(), events.clone()).await;
+    s.run("d = LOAD 'tests/data/ml/diabetes.csv' (header=true, infer_schema=true)")
+        .await
+        .unwrap();
+    for (with, message) in [
+        (
+            "model_class = 'Ridge', target_column = 'progression'",
+            "needs WITH (tune_parameters",
+        ),
+        (
+            "model_class = 'Ridge', target_column = 'progression', tune_parameters = (alfa = ARRAY[1])",
+            "unknown hyper-parameter",
+        ),
+        (
+            "model_class = 'Ridge', target_column = 'progression', tune_parameters = (alpha = ARRAY[1, -1])",
+            "alpha",
+        ),
+        (
+            "model_class = 'Ridge', target_column = 'progression', tune_parameters = (alpha = ARRAY[1]), experiment_class = 'RandomizedSearchCV'",
+            "not supported",
+        ),
+        (
+            "model_class = 'Ridge', tune_parameters = (alpha = ARRAY[1])",
+            "needs WITH (target_column",
+        ),
+        (
+            "model_class = 'Ridge', target_column = 'progression', tune_parameters = (alpha = ARRAY[1]), sort = 'Accuracy'",
+            "unknown metric",
+        ),
+    ] {
+        let e = s
+            .run(&format!(
+                "CREATE EXPERIMENT e WITH ({with}) AS (SELECT * FROM d)"
+            ))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(message), "{with}: {e}");
+    }
+    assert!(events.0.lock().unwrap().is_empty());
+    s.run("CREATE EXPERIMENT e WITH (model_class = 'Ridge', target_column = 'progression', tune_parameters = (alpha = ARRAY[1, 2]), folds = 2) AS (DROP COLUMNS split FROM d)")
+        .await
+        .unwrap();
+    let e = s
+        .run("CREATE EXPERIMENT e WITH (model_class = 'Ridge', target_column = 'progression', tune_parameters = (alpha = ARRAY[1])) AS (SELECT * FROM d)")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already exists"), "{e}");
 }

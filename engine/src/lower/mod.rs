@@ -76,10 +76,9 @@ pub(crate) async fn statement(
             None
         }
         Statement::CompareModels(c) => Some(crate::ml::compare::compare_models(s, c, span).await?),
-        Statement::CreateExperiment(e) => Some(Err(crate::error::Error::at(
-            e.name.span,
-            "CREATE EXPERIMENT is not available yet",
-        ))?),
+        Statement::CreateExperiment(e) => {
+            Some(crate::ml::compare::create_experiment(s, e, span).await?)
+        }
         Statement::Transform(t) => transform::transform(s, t, span).await?,
         Statement::Zip(z) => Some(transform::zip(s, z, span).await?),
         Statement::Previous => Some(s.input(None, span).await?),

@@ -298,7 +298,7 @@ impl CompareOptions {
     }
 }
 
-fn text(key: &Name, v: &Literal) -> Result<String> {
+pub(super) fn text(key: &Name, v: &Literal) -> Result<String> {
     match v {
         Literal::String(s) => Ok(s.clone()),
         other => Err(Error::at(
@@ -308,7 +308,7 @@ fn text(key: &Name, v: &Literal) -> Result<String> {
     }
 }
 
-fn number(key: &Name, v: &Literal) -> Result<f64> {
+pub(super) fn number(key: &Name, v: &Literal) -> Result<f64> {
     match v {
         Literal::Number(n) => n
             .parse()
@@ -320,7 +320,13 @@ fn number(key: &Name, v: &Literal) -> Result<f64> {
     }
 }
 
-fn integer(key: &Name, v: &Literal, min: usize, max: usize, what: &str) -> Result<usize> {
+pub(super) fn integer(
+    key: &Name,
+    v: &Literal,
+    min: usize,
+    max: usize,
+    what: &str,
+) -> Result<usize> {
     let x = number(key, v)?;
     if x.fract() != 0.0 || x < min as f64 || x > max as f64 {
         return Err(Error::at(

@@ -62,6 +62,7 @@ fn watch(w: Watch, dir: PathBuf, progress: Arc<dyn Progress>, stop: Arc<AtomicBo
     // Per candidate: the sort metric's values of its finished folds.
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); w.names.len()];
     let mut done = 0u64;
+    let mut workers: HashSet<String> = HashSet::new();
     loop {
         let last = stop.load(Ordering::SeqCst);
         if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -81,6 +82,7 @@ fn watch(w: Watch, dir: PathBuf, progress: Arc<dyn Progress>, stop: Arc<AtomicBo
                     continue;
                 }
                 done += 1;
+                workers.insert(m.worker.clone());
                 if let (Some(at), Some(metrics)) = (w.sort_at, &m.metrics)
                     && let (Some(v), Some(x)) = (values.get_mut(m.candidate), metrics.get(at))
                 {
@@ -88,7 +90,13 @@ fn watch(w: Watch, dir: PathBuf, progress: Arc<dyn Progress>, stop: Arc<AtomicBo
                 }
             }
         }
-        progress.update(done, &leader(&w, &values));
+        let mut message = leader(&w, &values);
+        if !workers.is_empty() {
+            let n = workers.len();
+            let s = if n == 1 { "" } else { "es" };
+            message.push_str(&format!(" [{n} worker process{s}]"));
+        }
+        progress.update(done, message.trim_start());
         if last {
             break;
         }

@@ -83,6 +83,22 @@ pub(crate) struct Marker {
     pub fold: Option<usize>,
     /// The metric values, when the fold was scored.
     pub metrics: Option<Vec<f64>>,
+    /// The process that ran it (`pid@host`).
+    #[serde(default)]
+    pub worker: String,
+}
+
+/// This process, as `pid@host`.
+fn worker() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    format!("{}@{host}", std::process::id())
 }
 
 pub(crate) const CANCEL_MARKER: &str = "cancel";
@@ -302,6 +318,7 @@ pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
                     Outcome::Scored(s) => Some(s.metrics.clone()),
                     _ => None,
                 },
+                worker: worker(),
             };
             write_marker(dir, id, c, &marker);
         }
