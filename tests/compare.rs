@@ -409,3 +409,158 @@ async fn experiments_search_the_grid_and_store_the_best() {
         .to_string();
     assert!(e.contains("already exists"), "{e}");
 }
+
+const AIRLINE: &str = "air = LOAD 'tests/data/ml/airline.csv' (header=true, infer_schema=true)";
+
+/// PyCaret 3.3.2's time-series `compare_models` on the airline series
+/// (`setup(fh=12, fold=3, seasonal_period=12)`, sktime 0.26), columns
+/// MASE, RMSSE, MAE, RMSE, MAPE, SMAPE, R2, for the models whose fit has
+/// one answer.
+const PYCARET_AIRLINE: [(&str, [f64; 7]); 5] = [
+    (
+        "Seasonal Naive Forecaster",
+        [1.1479, 1.0945, 33.3611, 35.9139, 0.0832, 0.0879, 0.6072],
+    ),
+    (
+        "Polynomial Trend Forecaster",
+        [1.6523, 1.9202, 48.6301, 63.4299, 0.117, 0.1216, -0.0784],
+    ),
+    (
+        "Naive Forecaster",
+        [2.3599, 2.7612, 69.0278, 91.0322, 0.1569, 0.1792, -1.2216],
+    ),
+    (
+        "Grand Means Forecaster",
+        [5.5306, 5.2596, 162.4117, 173.6492, 0.4, 0.5075, -7.0462],
+    ),
+    // Exact maximum likelihood by another optimiser: equal to 1e-3.
+    (
+        "ARIMA",
+        [0.683, 0.6735, 20.0069, 22.2199, 0.0501, 0.0507, 0.8677],
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forecasts_match_pycaret_on_every_engine() {
+    std::env::set_current_dir(root()).unwrap();
+    let mut boards = Vec::new();
+    for target in Target::all_defaults() {
+        let models = tempfile::tempdir().unwrap();
+        let events = Arc::new(Events::default());
+        let mut s = session(&target, models.path(), events.clone()).await;
+        // No sp: the season (12) is found from the series.
+        s.run(&format!(
+            "{AIRLINE}\nCOMPARE MODELS FROM air WITH (target = 'passengers', task = 'forecast', \
+             time_column = 'month', fh = 12)"
+        ))
+        .await
+        .unwrap();
+        let board = rows(&s).await;
+        let ev = events.0.lock().unwrap().clone();
+        assert!(ev[0].starts_with("start 21 COMPARE MODELS"), "{ev:?}");
+        // One series, split by key: the key column comes first, and the
+        // doubled series has the same scaled errors and twice the MAE.
+        s.run(&format!(
+            "{AIRLINE}\ntwo = SELECT 'a' AS series, month, passengers FROM air \
+             UNION ALL SELECT 'b', month, passengers * 2 FROM air\n\
+             COMPARE MODELS FROM two PREPARTITION BY series WITH (target = 'passengers', \
+             task = 'forecast', time_column = 'month', fh = 12, sp = 12, \
+             models = ('naive', 'snaive', 'arima'), round = 6)"
+        ))
+        .await
+        .unwrap();
+        let split = rows(&s).await;
+        assert_eq!(split[0][..3], ["series", "model", "MASE"]);
+        assert_eq!(split.len(), 7, "{split:?}");
+        for i in 1..4 {
+            let (a, b) = (&split[i], &split[i + 3]);
+            assert_eq!((a[0].as_str(), b[0].as_str()), ("a", "b"));
+            assert_eq!(a[1], b[1]);
+            let num = |r: &Vec<String>, c: usize| r[c].parse::<f64>().unwrap();
+            assert!((num(a, 2) - num(b, 2)).abs() < 1e-4, "{a:?} {b:?}");
+            assert!((2.0 * num(a, 4) - num(b, 4)).abs() < 1e-3, "{a:?} {b:?}");
+        }
+        boards.push((target.engine.name(), board, split));
+    }
+    let (first, board, split) = &boards[0];
+    assert_eq!(
+        board[0][..9],
+        [
+            "model", "MASE", "RMSSE", "MAE", "RMSE", "MAPE", "SMAPE", "R2", "MASE SD"
+        ]
+    );
+    assert_eq!(board.len(), 8, "{board:?}");
+    let mase: Vec<f64> = board[1..].iter().map(|r| r[1].parse().unwrap()).collect();
+    assert!(mase.windows(2).all(|w| w[0] <= w[1]), "{mase:?}");
+    for (model, want) in PYCARET_AIRLINE {
+        let row = board.iter().find(|r| r[0] == model).expect(model);
+        for (c, w) in want.iter().enumerate() {
+            let got: f64 = row[c + 1].parse().unwrap();
+            let tolerance = if model == "ARIMA" {
+                1e-3 * w.abs().max(1.0)
+            } else {
+                1e-9
+            };
+            assert!(
+                (got - w).abs() <= tolerance,
+                "{model} column {c}: {got} vs {w}"
+            );
+        }
+    }
+    // The smoothing models beat the naive ones, as in PyCaret's ranking.
+    for model in ["ETS", "Exponential Smoothing"] {
+        let row = board.iter().find(|r| r[0] == model).expect(model);
+        assert!(row[1].parse::<f64>().unwrap() < 1.0, "{row:?}");
+    }
+    for (engine, b, sp) in &boards[1..] {
+        assert_eq!(b, board, "{engine} vs {first}");
+        assert_eq!(sp, split, "{engine} vs {first}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_forecasts_are_refused_before_training() {
+    std::env::set_current_dir(root()).unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let target = Target {
+        engine: fsql_engine::Engine::Threads,
+        cluster: ClusterOptions::default(),
+    };
+    let events = Arc::new(Events::default());
+    let mut s = session(&target, models.path(), events.clone()).await;
+    s.run(AIRLINE).await.unwrap();
+    for (statement, message) in [
+        (
+            "COMPARE MODELS FROM air WITH (target = 'passengers', task = 'forecast')",
+            "needs WITH (time_column",
+        ),
+        (
+            "COMPARE MODELS FROM (SELECT * FROM air LIMIT 30) WITH (target = 'passengers', \
+             task = 'forecast', time_column = 'month', fh = 12)",
+            "the series has 30",
+        ),
+        (
+            "COMPARE MODELS FROM (SELECT month, NULLIF(passengers, 112) AS passengers FROM air) \
+             WITH (target = 'passengers', task = 'forecast', time_column = 'month')",
+            "has NULL values",
+        ),
+        (
+            "COMPARE MODELS FROM air PREPARTITION BY month WITH (target = 'passengers')",
+            "it needs task = 'forecast'",
+        ),
+        (
+            "COMPARE MODELS FROM air WITH (target = 'passengers', task = 'forecast', \
+             time_column = 'month', models = ('naive', 'lr'))",
+            "'lr'",
+        ),
+        (
+            "COMPARE MODELS FROM air WITH (target = 'passengers', task = 'forecast', \
+             time_column = 'month', top = 2)",
+            "compared, not stored",
+        ),
+    ] {
+        let e = s.run(statement).await.unwrap_err().to_string();
+        assert!(e.contains(message), "{statement}: {e}");
+    }
+    assert!(events.0.lock().unwrap().is_empty());
+}

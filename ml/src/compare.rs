@@ -44,6 +44,15 @@ pub fn higher_is_better(metric: &str) -> bool {
 /// The leaderboard column `name` names (any case; `precision` for `Prec.`,
 /// `TT` for the time), or an error listing the task's metrics.
 pub fn resolve_metric(task: Task, name: &str) -> Result<&'static str> {
+    resolve_metric_in(metric_names(task), &task.to_string(), name)
+}
+
+/// As [`resolve_metric`], among `metrics` (of a `what` leaderboard).
+pub fn resolve_metric_in(
+    metrics: &'static [&'static str],
+    what: &str,
+    name: &str,
+) -> Result<&'static str> {
     let key = name.trim().to_ascii_lowercase();
     let key = match key.as_str() {
         "precision" | "prec" => "prec.",
@@ -51,14 +60,14 @@ pub fn resolve_metric(task: Task, name: &str) -> Result<&'static str> {
         "r²" => "r2",
         k => k,
     };
-    metric_names(task)
+    metrics
         .iter()
         .find(|m| m.to_ascii_lowercase() == key)
         .copied()
         .ok_or_else(|| {
             invalid(format!(
-                "unknown metric '{name}' for {task}; the leaderboard has {}, {TIME_COLUMN}",
-                metric_names(task).join(", ")
+                "unknown metric '{name}' for {what}; the leaderboard has {}, {TIME_COLUMN}",
+                metrics.join(", ")
             ))
         })
 }
@@ -274,12 +283,12 @@ pub struct BoardRow {
 /// (descending for scores, ascending for errors and time; ties keep the
 /// candidates' order), error rows last.
 pub fn leaderboard(
-    task: Task,
+    metrics: &[&str],
     names: &[String],
     scores: &[Vec<std::result::Result<FoldScore, String>>],
     sort: &str,
 ) -> Vec<BoardRow> {
-    let metric_count = metric_names(task).len();
+    let metric_count = metrics.len();
     let mut rows: Vec<BoardRow> = names
         .iter()
         .zip(scores)
@@ -320,7 +329,7 @@ pub fn leaderboard(
         if sort == TIME_COLUMN {
             return r.seconds;
         }
-        let at = metric_names(task).iter().position(|m| *m == sort)?;
+        let at = metrics.iter().position(|m| *m == sort)?;
         r.means[at]
     };
     let descending = higher_is_better(sort);
@@ -391,7 +400,7 @@ mod tests {
             vec![ok(0.9), Err("boom".to_string())],
             vec![ok(0.8), ok(0.8)],
         ];
-        let board = leaderboard(Task::Classification, &names, &scores, "Accuracy");
+        let board = leaderboard(CLASSIFICATION_METRICS, &names, &scores, "Accuracy");
         let order: Vec<&str> = board.iter().map(|r| r.model.as_str()).collect();
         assert_eq!(order, ["c", "a", "b"]);
         assert_eq!(board[1].means[0], Some(0.6));

@@ -17,6 +17,7 @@ mod error;
 mod estimator;
 mod features;
 pub mod folds;
+pub mod forecast;
 mod kmeans;
 mod linalg;
 mod linear;

@@ -221,6 +221,8 @@ pub struct CreateModel {
 #[derive(Debug, Clone)]
 pub struct CompareModels {
     pub input: Option<Box<Statement>>,
+    /// `PREPARTITION BY` keys: a forecast per series.
+    pub partition: Vec<Name>,
     pub options: Vec<(Name, Literal)>,
 }
 

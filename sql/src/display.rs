@@ -307,6 +307,16 @@ impl Display for Statement {
                 if let Some(input) = &c.input {
                     write!(f, "FROM ({input}) ")?;
                 }
+                if !c.partition.is_empty() {
+                    f.write_str("PREPARTITION BY ")?;
+                    for (i, k) in c.partition.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        write!(f, "{k}")?;
+                    }
+                    f.write_char(' ')?;
+                }
                 f.write_str("WITH ")?;
                 with_options(f, &c.options)
             }

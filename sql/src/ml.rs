@@ -164,14 +164,20 @@ impl Parser {
         } else {
             None
         };
+        // PREPARTITION BY keys: one series per key (forecasting).
+        let partition = self.partition_spec()?.map(|p| p.by).unwrap_or_default();
         if !self.cur.is_kw("WITH") {
-            return Err(self
-                .cur
-                .expected("WITH (target = '...', ...) after COMPARE MODELS [FROM ...]"));
+            return Err(self.cur.expected(
+                "WITH (target = '...', ...) after COMPARE MODELS [FROM ...] [PREPARTITION BY ...]",
+            ));
         }
         self.cur.next();
         let options = self.with_options()?;
-        Ok(Statement::CompareModels(CompareModels { input, options }))
+        Ok(Statement::CompareModels(CompareModels {
+            input,
+            partition,
+            options,
+        }))
     }
 
     /// `CREATE [OR REPLACE] EXPERIMENT name WITH (...) AS (<statement>)`.
@@ -483,6 +489,14 @@ mod tests {
         round_trip(
             "COMPARE MODELS FROM (SELECT * FROM t) WITH (target = 'y', models = ARRAY['lr', 'rf'])",
         );
+        round_trip(
+            "COMPARE MODELS FROM (SELECT * FROM t) PREPARTITION BY store, item WITH (target = 'y', task = 'forecast')",
+        );
+        let s = parse("COMPARE MODELS FROM t PREPARTITION BY store WITH (target = 'y')").unwrap();
+        let Statement::CompareModels(c) = &s.steps[0].statement else {
+            panic!()
+        };
+        assert_eq!(c.partition.len(), 1);
         round_trip(
             "CREATE EXPERIMENT e WITH (model_class = 'Ridge', tune_parameters = (alpha = ARRAY[1, 2])) AS (SELECT * FROM t)",
         );

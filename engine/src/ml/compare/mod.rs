@@ -10,6 +10,7 @@
 mod board;
 mod chart;
 mod experiment;
+mod forecast;
 mod options;
 pub(crate) mod progress;
 mod race;
@@ -36,8 +37,11 @@ pub(crate) async fn compare_models(
     span: Span,
 ) -> Result<DataFrame> {
     let o = CompareOptions::parse(&c.options, span)?;
-    if o.forecast.is_some() {
-        return Err(Error::at(span, "task = 'forecast' is not available yet"));
+    if o.forecast.is_none() && !c.partition.is_empty() {
+        return Err(Error::at(
+            c.partition[0].span,
+            "PREPARTITION BY splits a forecast into series; it needs task = 'forecast'",
+        ));
     }
     let df = match &c.input {
         Some(st) => Box::pin(crate::lower::statement(s, st, span))
@@ -45,6 +49,9 @@ pub(crate) async fn compare_models(
             .ok_or_else(|| Error::at(span, "COMPARE MODELS needs a query that produces rows"))?,
         None => s.input(None, span).await?,
     };
+    if let Some(f) = &o.forecast {
+        return forecast::compare(s, df, &c.partition, &o, f, span).await;
+    }
     let target = target_column(&df, &o.target, o.target_span)?;
     let task = match o.task {
         Some(t) => t,

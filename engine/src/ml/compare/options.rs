@@ -46,6 +46,8 @@ pub(crate) struct CompareOptions {
     pub sort: Option<(String, Span)>,
     pub top: usize,
     pub top_span: Span,
+    /// Whether `top` or `into` was written (a forecast refuses them).
+    pub stores: bool,
     pub seed: u64,
     pub batch_size: usize,
     pub budget_seconds: Option<f64>,
@@ -78,6 +80,7 @@ impl CompareOptions {
             sort: None,
             top: 1,
             top_span: at,
+            stores: false,
             seed: 42,
             batch_size: 1,
             budget_seconds: None,
@@ -108,7 +111,7 @@ impl CompareOptions {
                         "forecast" | "forecasting" | "time_series" => {
                             o.forecast = Some(ForecastOptions {
                                 time_column: String::new(),
-                                fh: 12,
+                                fh: 1,
                                 sp: None,
                             });
                             Task::Regression
@@ -138,6 +141,7 @@ impl CompareOptions {
                 "top" | "n_select" => {
                     o.top = integer(key, value, 0, 1000, "top")?;
                     o.top_span = key.span;
+                    o.stores = true;
                 }
                 "seed" | "session_id" => {
                     o.seed = integer(key, value, 0, u32::MAX as usize, "seed")? as u64
@@ -179,6 +183,8 @@ impl CompareOptions {
                         return Err(Error::at(key.span, "into must name a model prefix"));
                     }
                     o.into = prefix;
+                    o.top_span = key.span;
+                    o.stores = true;
                 }
                 "chart" => {
                     o.chart = Some(text(key, value)?);

@@ -9,7 +9,7 @@
 //! partition of a plan whose projection calls `fsql_compare`, so the engine
 //! schedules every unit on its own; only results come back.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -99,6 +99,7 @@ async fn race(
         units,
         deadline_ms: r.budget_seconds.map(|b| now_ms() + (b * 1000.0) as u64),
         signals: Some(signals.to_string_lossy().into_owned()),
+        forecast: None,
     };
     let metrics = compare::metric_names(r.task);
     let watch = progress::Watch {
@@ -132,7 +133,7 @@ async fn race(
                 .collect()
         })
         .collect();
-    let rows = compare::leaderboard(r.task, &r.names, &scores, r.sort);
+    let rows = compare::leaderboard(metrics, &r.names, &scores, r.sort);
     if fit_best == 0 {
         return Ok((rows, Vec::new()));
     }
@@ -282,17 +283,17 @@ async fn check_rows(df: &DataFrame, r: &Race, span: Span) -> Result<()> {
 }
 
 /// The compared rows, materialised once.
-struct Materialised {
+pub(super) struct Materialised {
     /// The job's data key: `mem:<id>` or a Parquet folder.
-    key: String,
+    pub key: String,
     /// A dataframe over the materialised rows (for the checks).
-    frame: DataFrame,
+    pub frame: DataFrame,
     /// The comparison's own scratch folder (cluster), removed at the end.
     folder: Option<PathBuf>,
 }
 
 impl Materialised {
-    async fn new(s: &mut Session, df: DataFrame, span: Span) -> Result<Materialised> {
+    pub(super) async fn new(s: &mut Session, df: DataFrame, span: Span) -> Result<Materialised> {
         let id = format!("compare-{}", crate::session::unique_suffix());
         if s.engine() == crate::Engine::Cluster {
             let folder = s.scratch_path(span)?.join(&id);
@@ -323,7 +324,7 @@ impl Materialised {
     }
 
     /// The folder units write their progress markers to.
-    fn signals_dir(&self, s: &mut Session, span: Span) -> Result<PathBuf> {
+    pub(super) fn signals_dir(&self, s: &mut Session, span: Span) -> Result<PathBuf> {
         let dir = match &self.folder {
             Some(f) => f.join("signals"),
             None => s
@@ -335,7 +336,7 @@ impl Materialised {
         Ok(dir)
     }
 
-    fn release(&self) {
+    pub(super) fn release(&self) {
         task::forget(&self.key);
         if let Some(f) = &self.folder {
             let _ = std::fs::remove_dir_all(f);
@@ -345,10 +346,10 @@ impl Materialised {
 
 /// Runs `job`'s units as a plan on the session's engine and returns their
 /// results; with `watch`, shows live progress from the units' markers.
-async fn run_job(
+pub(super) async fn run_job(
     s: &Session,
     job: &Job,
-    signals: &PathBuf,
+    signals: &Path,
     watch: Option<progress::Watch>,
     span: Span,
 ) -> Result<Vec<UnitResult>> {
@@ -379,9 +380,9 @@ async fn run_job(
         .at(span)?;
     // Cancelled (the statement's future dropped, e.g. Ctrl-C in the REPL):
     // units not yet started see the marker and skip.
-    let mut cancel = CancelOnDrop(Some(signals.clone()));
+    let mut cancel = CancelOnDrop(Some(signals.to_path_buf()));
     let reporter = match (watch, s.sink.progress()) {
-        (Some(w), Some(p)) => Some(progress::start(w, signals.clone(), p)),
+        (Some(w), Some(p)) => Some(progress::start(w, signals.to_path_buf(), p)),
         _ => None,
     };
     let collected = df.collect().await;
@@ -417,7 +418,7 @@ impl Drop for CancelOnDrop {
     }
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

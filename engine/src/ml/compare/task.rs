@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use datafusion::arrow::array::{Array, AsArray, BinaryBuilder, RecordBatch};
-use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, RecordBatch};
+use datafusion::arrow::compute::{cast, concat_batches, sort_to_indices};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{Result as DfResult, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -23,6 +23,7 @@ use datafusion::logical_expr::{
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use fsql_ml::compare::{Candidate, FoldScore, score_fold};
 use fsql_ml::folds::Folds;
+use fsql_ml::forecast::Forecaster;
 use fsql_ml::{Dataset, Impute, Model, Task};
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,25 @@ pub(crate) struct Job {
     pub deadline_ms: Option<u64>,
     /// Folder of progress markers and the cancel marker.
     pub signals: Option<String>,
+    /// A forecast comparison (then the candidates are its (series, model)
+    /// pairs, not `candidates`).
+    #[serde(default)]
+    pub forecast: Option<ForecastJob>,
+}
+
+/// What a forecast comparison races.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ForecastJob {
+    pub time_column: String,
+    /// The series key columns (none: one series).
+    pub by: Vec<String>,
+    /// Each series' key values as text, by series number.
+    pub keys: Vec<Vec<Option<String>>>,
+    pub fh: usize,
+    /// The seasonal period (None: found per series).
+    pub sp: Option<usize>,
+    /// (series, model) per candidate.
+    pub candidates: Vec<(usize, Forecaster)>,
 }
 
 /// One unit of work.
@@ -103,10 +123,13 @@ fn worker() -> String {
 
 pub(crate) const CANCEL_MARKER: &str = "cancel";
 
-/// Training rows prepared for a job: the dataset and its folds.
+/// Training rows prepared for a job: the dataset and its folds, or the
+/// series of a forecast.
 pub(crate) struct Prepared {
-    pub dataset: Dataset,
+    pub dataset: Option<Dataset>,
     pub folds: Option<Folds>,
+    /// Each series' values in time order, and its seasonal period.
+    pub series: Vec<(Vec<f64>, usize)>,
 }
 
 /// Rows a local comparison registered (the local engines run the units in
@@ -187,6 +210,13 @@ fn prepare(job: &Job) -> std::result::Result<Prepared, String> {
         None => return Err("the comparison's query returned no rows".to_string()),
     };
     let batch = concat_batches(&schema, batches.iter()).map_err(|e| e.to_string())?;
+    if let Some(f) = &job.forecast {
+        return Ok(Prepared {
+            dataset: None,
+            folds: None,
+            series: series(&batch, &job.target, f)?,
+        });
+    }
     let mut features = Vec::new();
     let mut target = None;
     for (field, array) in schema.fields().iter().zip(batch.columns()) {
@@ -207,9 +237,81 @@ fn prepare(job: &Job) -> std::result::Result<Prepared, String> {
     )
     .map_err(|e| e.to_string())?;
     Ok(Prepared {
-        dataset,
+        dataset: Some(dataset),
         folds: Some(folds),
+        series: Vec::new(),
     })
+}
+
+/// The series of a forecast: rows grouped by their key (in the job's key
+/// order), ordered by the time column, with their seasonal periods.
+fn series(
+    batch: &RecordBatch,
+    target: &str,
+    f: &ForecastJob,
+) -> std::result::Result<Vec<(Vec<f64>, usize)>, String> {
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .cloned()
+            .ok_or_else(|| format!("no column '{name}'"))
+    };
+    let keys: Vec<ArrayRef> =
+        f.by.iter()
+            .map(|k| cast(&column(k)?, &DataType::Utf8).map_err(|e| e.to_string()))
+            .collect::<std::result::Result<_, _>>()?;
+    let values = cast(&column(target)?, &DataType::Float64).map_err(|e| e.to_string())?;
+    let values = values.as_primitive::<Float64Type>();
+    let time = column(&f.time_column)?;
+    let order = sort_to_indices(&time, None, None).map_err(|e| e.to_string())?;
+    let index: std::collections::HashMap<&Vec<Option<String>>, usize> =
+        f.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let mut out: Vec<Vec<f64>> = vec![Vec::new(); f.keys.len()];
+    let mut last_time: Vec<Option<usize>> = vec![None; f.keys.len()];
+    let time_text = cast(&time, &DataType::Utf8).map_err(|e| e.to_string())?;
+    let time_text = time_text.as_string::<i32>();
+    for row in order.values().iter().map(|r| *r as usize) {
+        let key: Vec<Option<String>> = keys
+            .iter()
+            .map(|k| {
+                let k = k.as_string::<i32>();
+                (!k.is_null(row)).then(|| k.value(row).to_string())
+            })
+            .collect();
+        let Some(&s) = index.get(&key) else {
+            continue;
+        };
+        if time.is_null(row) {
+            return Err(format!("time column '{}' has NULL values", f.time_column));
+        }
+        if let Some(prev) = last_time[s]
+            && time_text.value(prev) == time_text.value(row)
+        {
+            return Err(format!(
+                "time column '{}' repeats {} in one series; a series has one value per time",
+                f.time_column,
+                time_text.value(row)
+            ));
+        }
+        if values.is_null(row) {
+            return Err(format!(
+                "target '{target}' is NULL at {} = {}",
+                f.time_column,
+                time_text.value(row)
+            ));
+        }
+        last_time[s] = Some(row);
+        out[s].push(values.value(row));
+    }
+    Ok(out
+        .into_iter()
+        .map(|y| {
+            let sp = f.sp.unwrap_or_else(|| {
+                fsql_ml::forecast::detect_sp(&y[..y.len().saturating_sub(f.fh)])
+            });
+            (y, sp)
+        })
+        .collect())
 }
 
 /// Every Parquet file under `dir` (sorted by path), read in full.
@@ -334,6 +436,12 @@ fn run_candidate(
     fold: Option<usize>,
     threads: usize,
 ) -> Outcome {
+    if let Some(f) = &job.forecast {
+        return run_forecast(job, f, p, c, fold);
+    }
+    let Some(dataset) = &p.dataset else {
+        return Outcome::Failed("no dataset".to_string());
+    };
     let Some(candidate) = job.candidates.get(c) else {
         return Outcome::Failed(format!("no candidate #{c}"));
     };
@@ -342,7 +450,7 @@ fn run_candidate(
             let Some(folds) = &p.folds else {
                 return Outcome::Failed("no folds".to_string());
             };
-            match score_fold(&p.dataset, folds, candidate, f, threads) {
+            match score_fold(dataset, folds, candidate, f, threads) {
                 Ok(s) => Outcome::Scored(s),
                 Err(e) => Outcome::Failed(e.to_string()),
             }
@@ -354,7 +462,7 @@ fn run_candidate(
                 candidate.class,
                 &candidate.params,
                 Some(job.target.clone()),
-                &p.dataset,
+                dataset,
                 None,
             )
             .and_then(|m| m.to_bytes())
@@ -363,6 +471,37 @@ fn run_candidate(
                 Err(e) => Outcome::Failed(e.to_string()),
             }
         }
+    }
+}
+
+/// One fold of one (series, model): forecast the `fh` points after the
+/// fold's cutoff from the points before it, and score them.
+fn run_forecast(
+    job: &Job,
+    f: &ForecastJob,
+    p: &Prepared,
+    c: usize,
+    fold: Option<usize>,
+) -> Outcome {
+    let (Some(&(s, model)), Some(fold)) = (f.candidates.get(c), fold) else {
+        return Outcome::Failed("forecast models are compared, not stored".to_string());
+    };
+    let Some((y, sp)) = p.series.get(s) else {
+        return Outcome::Failed(format!("no series #{s}"));
+    };
+    let cutoffs = match fsql_ml::forecast::cutoffs(y.len(), f.fh, job.folds) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let cut = cutoffs[fold];
+    let (train, truth) = (&y[..cut], &y[cut..cut + f.fh]);
+    let started = std::time::Instant::now();
+    match model.forecast(train, f.fh, *sp) {
+        Ok(pred) => Outcome::Scored(FoldScore {
+            metrics: fsql_ml::forecast::scores(train, truth, &pred, *sp),
+            seconds: started.elapsed().as_secs_f64(),
+        }),
+        Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 
