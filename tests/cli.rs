@@ -339,8 +339,10 @@ fn ml_example_trains_and_scores_on_every_engine() {
                     .and(predicate::str::contains("accuracy\n0.9"))
                     .and(predicate::str::contains(
                         "model_class,RandomForestClassifier",
-                    )),
+                    ))
+                    .and(predicate::str::contains("model,Accuracy,AUC,F1\n")),
             );
     }
     assert!(models.path().join("iris_forest.fsqlmodel").is_file());
+    assert!(models.path().join("compare_1.fsqlmodel").is_file());
 }

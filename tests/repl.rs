@@ -1,6 +1,7 @@
 //! The REPL in a real pseudo-terminal (rexpect): multi-line input, the
 //! session kept between inputs, completion, a meta-command, an error
-//! followed by a good query, Ctrl-C cancelling a long query, Ctrl-D.
+//! followed by a good query, Ctrl-C cancelling a long query and a model
+//! comparison, Ctrl-D.
 //! Every wait is bounded by rexpect's timeout.
 
 use std::process::Command;
@@ -118,6 +119,46 @@ fn ctrl_c_cancels_a_long_query_and_keeps_the_session() {
     p.exp_string("fsql> ").unwrap();
     p.send_line("SELECT n * 6 AS m FROM keep;").unwrap();
     p.exp_string("42").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("\\q").unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn ctrl_c_cancels_a_model_comparison_and_keeps_the_session() {
+    let home = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fsql"));
+    cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("HOME", home.path())
+        .env("FSQL_MODEL_DIR", models.path())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env_remove("FSQL_ENGINE")
+        .env_remove("FSQL_HISTORY");
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("start fsql in a pty");
+    p.exp_string("fsql> ").unwrap();
+    p.send_line(
+        "d = SELECT value % 3 AS y, value * 0.37 % 11 AS a, value * 0.73 % 13 AS b \
+         FROM generate_series(1, 400000);",
+    )
+    .unwrap();
+    p.exp_string("400000 rows").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("COMPARE MODELS FROM d WITH (target = 'y', models = ('rf', 'et'), folds = 10);")
+        .unwrap();
+    // The comparison's bar is on the terminal before Ctrl-C.
+    p.exp_string("COMPARE MODELS").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    // Nothing was stored, and the session's dataframes are still there.
+    p.send_line("SHOW MODELS;").unwrap();
+    p.exp_string("0 rows").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("SELECT COUNT(*) * 2 AS n FROM d;").unwrap();
+    p.exp_string("800000").unwrap();
     p.exp_string("fsql> ").unwrap();
     p.send_line("\\q").unwrap();
     p.exp_eof().unwrap();

@@ -45,6 +45,7 @@ pub(crate) fn fit(
     let mut labels: Vec<u32> = vec![u32::MAX; n];
     let mut iterations = 0;
     for it in 0..max_iter {
+        crate::interrupt::point();
         iterations = it + 1;
         let (new_labels, distances) = assign(x, &centres, threads);
         let changed = new_labels != labels;

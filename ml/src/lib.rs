@@ -18,6 +18,7 @@ mod estimator;
 mod features;
 pub mod folds;
 pub mod forecast;
+pub mod interrupt;
 mod kmeans;
 mod linalg;
 mod linear;

@@ -55,6 +55,7 @@ impl Neighbors {
         let (qs, q_norms) = single(q);
         let blocks = par::blocks(q.rows(), QUERY_BLOCK);
         let found = par::map(blocks.len(), threads, |b| {
+            crate::interrupt::point();
             self.search_block(q, &qs, &q_norms, blocks[b].clone(), k)
         });
         found.into_iter().flatten().collect()

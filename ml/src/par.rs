@@ -2,7 +2,8 @@
 //! blocks of rows, features of a histogram) on a rayon pool of the asked
 //! size, results in item order, so the outcome never depends on the number
 //! of threads. Nested calls share the pool (work stealing), so a forest's
-//! trees and the rows inside them never oversubscribe the cores.
+//! trees and the rows inside them never oversubscribe the cores. An
+//! interrupt check (`interrupt`) travels with the work.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -52,6 +53,9 @@ pub(crate) fn map<T: Send>(
     if threads <= 1 || items <= 1 {
         return (0..items).map(f).collect();
     }
+    // The caller's interrupt check goes with the work to the pool's threads.
+    let check = crate::interrupt::current();
+    let f = |i: usize| crate::interrupt::with(check.clone(), || f(i));
     if rayon::current_thread_index().is_some() {
         // Already on a pool: share it.
         return (0..items).into_par_iter().map(f).collect();
@@ -71,10 +75,11 @@ pub(crate) fn chunks_mut<T: Send>(
         data.chunks_mut(size).enumerate().for_each(|(k, c)| f(k, c));
         return;
     }
+    let check = crate::interrupt::current();
     let run = |data: &mut [T]| {
         data.par_chunks_mut(size)
             .enumerate()
-            .for_each(|(k, c)| f(k, c))
+            .for_each(|(k, c)| crate::interrupt::with(check.clone(), || f(k, c)))
     };
     if rayon::current_thread_index().is_some() {
         run(data)

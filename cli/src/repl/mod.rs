@@ -116,6 +116,13 @@ pub fn run(
             }
         }
     }
+    // Work a cancelled statement left behind (a step of a fit, until its
+    // next interrupt point) does not hold the exit for long.
+    let Repl {
+        session, runtime, ..
+    } = repl;
+    runtime.block_on(async move { drop(session) });
+    runtime.shutdown_timeout(Duration::from_secs(2));
     ExitCode::SUCCESS
 }
 

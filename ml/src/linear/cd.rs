@@ -49,6 +49,7 @@ fn descend(g: &Gram, alpha: f64, l1_ratio: f64, max_iter: usize, tol: f64) -> (V
     let mut hw = vec![0.0; p];
     let mut iterations = 0;
     for it in 0..max_iter {
+        crate::interrupt::point();
         iterations = it + 1;
         let mut w_max: f64 = 0.0;
         let mut d_w_max: f64 = 0.0;

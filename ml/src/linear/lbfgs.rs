@@ -28,6 +28,7 @@ pub(crate) fn minimize(
     let mut rho: Vec<f64> = Vec::new();
     let mut iterations = 0;
     while iterations < max_iter {
+        crate::interrupt::point();
         if max_abs(&g) <= gtol {
             break;
         }

@@ -69,6 +69,7 @@ fn newton(x: &Matrix, y: &[f64], c: f64, tol: f64, max_iter: usize, threads: usi
     let mut f = objective(&w, &m);
     let mut g0_norm = None;
     for _ in 0..max_iter {
+        crate::interrupt::point();
         // Gradient: w - 2C Σ_active (1 - m_i) y_i x̃_i.
         let coeff: Vec<f64> = m
             .iter()

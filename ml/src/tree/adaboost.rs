@@ -62,6 +62,7 @@ pub(crate) fn fit_classifier(
     let mut trees = Vec::new();
     let mut weights = Vec::new();
     for t in 0..n_estimators {
+        crate::interrupt::point();
         let tree = grow(bins, &target, &samples, &w, &stump, mix(seed, t as u64));
         let wrong: Vec<bool> = (0..n)
             .map(|i| argmax(tree.leaf_binned(bins, i)) != y[i] as usize)
@@ -185,6 +186,7 @@ pub(crate) fn fit_regressor(
     let mut trees = Vec::new();
     let mut weights = Vec::new();
     for t in 0..n_estimators {
+        crate::interrupt::point();
         // Weighted bootstrap: n draws from the cumulative weights.
         let mut cdf = Vec::with_capacity(n);
         let mut acc = 0.0;

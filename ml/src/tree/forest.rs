@@ -36,6 +36,7 @@ pub(crate) fn fit(
 ) -> Forest {
     let n = bins.rows;
     let trees = par::map(n_trees, threads, |t| {
+        crate::interrupt::point();
         let tree_seed = mix(seed, t as u64);
         let (samples, weights) = if bootstrap {
             let mut rng = ChaCha8Rng::seed_from_u64(tree_seed ^ 0xb007_5eed);

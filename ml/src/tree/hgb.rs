@@ -178,6 +178,7 @@ pub(crate) fn fit(x: &Matrix, y: Y, loss: Loss, s: &Settings) -> Result<Hgb> {
     let mut growers: Vec<Grower> = (0..k).map(|_| Grower::new(&bins, s, inner)).collect();
     let constant_hessian = loss == Loss::SquaredError;
     for _ in 0..s.max_iter {
+        crate::interrupt::point();
         gradients(loss, &raw, &yt, &mut grad, &mut hess, s.threads);
         let grown: Vec<(HTree, Grower)> = {
             let taken: Vec<std::sync::Mutex<Option<Grower>>> = growers

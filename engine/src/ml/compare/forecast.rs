@@ -189,7 +189,7 @@ async fn run(
             scores[c][fold] = match outcome {
                 Outcome::Scored(s) => Ok(s),
                 Outcome::Failed(e) | Outcome::Skipped(e) => Err(e),
-                Outcome::Model(_) => Err("unexpected model".to_string()),
+                Outcome::Model(_) | Outcome::ModelFile(_) => Err("unexpected model".to_string()),
             };
         }
     }

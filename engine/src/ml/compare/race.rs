@@ -120,7 +120,7 @@ async fn race(
             scores[c][fold] = Some(match outcome {
                 Outcome::Scored(s) => Ok(s),
                 Outcome::Failed(e) | Outcome::Skipped(e) => Err(e),
-                Outcome::Model(_) => Err("unexpected model".to_string()),
+                Outcome::Model(_) | Outcome::ModelFile(_) => Err("unexpected model".to_string()),
             });
         }
     }
@@ -160,6 +160,13 @@ async fn race(
         for (c, outcome) in u.outcomes {
             match outcome {
                 Outcome::Model(bytes) => fitted.push((u.unit, bytes)),
+                Outcome::ModelFile(path) => {
+                    let bytes = std::fs::read(&path).map_err(|e| {
+                        Error::at(span, format!("fitting {}: {path}: {e}", r.names[c]))
+                    })?;
+                    let _ = std::fs::remove_file(&path);
+                    fitted.push((u.unit, bytes));
+                }
                 Outcome::Failed(e) | Outcome::Skipped(e) => {
                     return Err(Error::at(
                         span,

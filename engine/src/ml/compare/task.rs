@@ -86,7 +86,12 @@ pub(crate) enum Outcome {
     Scored(FoldScore),
     Failed(String),
     Skipped(String),
+    /// A model fitted on all rows (no signals folder to leave it in).
     Model(Vec<u8>),
+    /// A model fitted on all rows, left in this file of the signals folder:
+    /// a forest's bytes can be far larger than a gRPC message may be, so
+    /// they do not come back through the engine.
+    ModelFile(String),
 }
 
 /// A unit's result: `(candidate, outcome)` for each of its candidates.
@@ -409,7 +414,16 @@ pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
         } else {
             match prepared(job) {
                 Err(e) => Outcome::Failed(e),
-                Ok(p) => run_candidate(job, &p, c, unit.fold, threads),
+                Ok(p) => {
+                    let run = || run_candidate(job, &p, c, unit.fold, threads);
+                    match signals {
+                        // A cancelled comparison stops its fits between
+                        // steps, on this process's cores.
+                        Some(dir) => fsql_ml::interrupt::interruptible(cancel_check(dir), run)
+                            .unwrap_or_else(|_| Outcome::Skipped("cancelled".to_string())),
+                        None => run(),
+                    }
+                }
             }
         };
         if let Some(dir) = signals {
@@ -427,6 +441,21 @@ pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
         outcomes.push((c, outcome));
     }
     UnitResult { unit: id, outcomes }
+}
+
+/// True once the comparison's cancel marker is in `dir` (looked for at
+/// most every 20 ms: fits ask between every step).
+fn cancel_check(dir: &Path) -> fsql_ml::interrupt::Check {
+    let marker = dir.join(CANCEL_MARKER);
+    let state = Mutex::new((std::time::Instant::now(), false));
+    Arc::new(move || {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        if !s.1 && s.0.elapsed() >= std::time::Duration::from_millis(20) {
+            s.0 = std::time::Instant::now();
+            s.1 = marker.exists();
+        }
+        s.1
+    })
 }
 
 fn run_candidate(
@@ -467,11 +496,28 @@ fn run_candidate(
             )
             .and_then(|m| m.to_bytes())
             {
-                Ok(bytes) => Outcome::Model(bytes),
+                Ok(bytes) => match &job.signals {
+                    Some(dir) => {
+                        let path = Path::new(dir).join(format!("model-{c}.fsqlmodel"));
+                        match write_whole(&path, &bytes) {
+                            Ok(()) => Outcome::ModelFile(path.to_string_lossy().into_owned()),
+                            Err(e) => Outcome::Failed(format!("{}: {e}", path.display())),
+                        }
+                    }
+                    None => Outcome::Model(bytes),
+                },
                 Err(e) => Outcome::Failed(e.to_string()),
             }
         }
     }
+}
+
+/// Writes `bytes` to a temporary name next to `path`, then renames it: a
+/// reader never sees part of the file.
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// One fold of one (series, model): forecast the `fh` points after the
