@@ -558,10 +558,31 @@ impl Grower<'_> {
         left.clear();
         left.resize(dims, 0.0);
         let mut n_left = 0u32;
-        for s in start..end {
-            if codes[self.idx[s] as usize] as usize <= last_left {
-                n_left += 1;
-                self.target.add(&mut left, self.idx[s], self.w[s]);
+        match self.target {
+            // A random threshold sends rows either way unpredictably: sum
+            // without a branch, in registers.
+            Target::Numbers(y) => {
+                let (mut sw, mut swy, mut swy2) = (0.0, 0.0, 0.0);
+                for (&i, &w) in self.idx[start..end].iter().zip(&self.w[start..end]) {
+                    let goes = (codes[i as usize] as usize <= last_left) as u32;
+                    let v = y[i as usize];
+                    let w = w * goes as f64;
+                    n_left += goes;
+                    sw += w;
+                    swy += w * v;
+                    swy2 += w * v * v;
+                }
+                left[0] = sw;
+                left[1] = swy;
+                left[2] = swy2;
+            }
+            Target::Classes { .. } => {
+                for s in start..end {
+                    if codes[self.idx[s] as usize] as usize <= last_left {
+                        n_left += 1;
+                        self.target.add(&mut left, self.idx[s], self.w[s]);
+                    }
+                }
             }
         }
         let found = self.random_split(f, start, end, total, &left, n_left, last_left, u);

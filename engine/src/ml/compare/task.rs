@@ -404,7 +404,12 @@ pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
         };
     };
     let signals = job.signals.as_deref().map(Path::new);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // A job's units run side by side, one per core: each fits on its share
+    // of the cores (all of them for a job of one unit, as a single top
+    // model's final fit). Sharing one pool instead, a quick model queued
+    // behind a forest's trees, and its TT was mostly waiting.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores / job.units.len().clamp(1, cores)).max(1);
     let mut outcomes = Vec::with_capacity(unit.candidates.len());
     for &c in &unit.candidates {
         let outcome = if signals.is_some_and(|d| d.join(CANCEL_MARKER).exists()) {
