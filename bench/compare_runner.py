@@ -61,10 +61,11 @@ WRAP = (
 )
 
 
-def run(cmd, stdin=None, timeout=7200):
+def run(cmd, stdin=None, timeout=7200, cwd=None):
     """Wall seconds, the run's peak RSS (MiB), stdout, stderr."""
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", WRAP] + cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([sys.executable, "-c", WRAP] + cmd, input=stdin, capture_output=True, text=True,
+                       timeout=timeout, cwd=cwd)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed:\n{p.stderr[-3000:]}")
@@ -126,7 +127,9 @@ def pycaret_board(python, kind, path, folds, models, fugue):
         f.write(PYCARET)
         script = f.name
     try:
-        wall, rss, out, _ = run([python, script, kind, path, str(folds), ",".join(models), "1" if fugue else "0"])
+        # PyCaret writes logs.log into its working directory.
+        with tempfile.TemporaryDirectory() as cwd:
+            wall, rss, out, _ = run([python, script, kind, path, str(folds), ",".join(models), "1" if fugue else "0"], cwd=cwd)
     finally:
         os.unlink(script)
     last = [l for l in out.splitlines() if l.startswith("{")][-1]

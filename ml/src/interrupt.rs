@@ -97,4 +97,39 @@ mod tests {
         let panicked = catch_unwind(|| interruptible(Arc::new(|| false), || panic!("boom")));
         assert!(panicked.is_err());
     }
+
+    /// A real fit, which runs on a training thread of its own: the check
+    /// reaches it and stops it; without the check firing it trains.
+    #[test]
+    fn a_forest_fit_stops_when_its_check_fires() {
+        use crate::{Column, Label, Model, ModelClass, Target, TargetKind, TrainSpec, Value};
+        let n = 3000;
+        let features: Vec<(String, Column)> = (0..4)
+            .map(|j| {
+                let v = (0..n).map(|i| ((i * (j + 7)) % 101) as f64).collect();
+                (format!("f{j}"), Column::Numeric(v, None))
+            })
+            .collect();
+        let target = || {
+            Target::Labels(
+                TargetKind::Int,
+                (0..n).map(|i| Some(Label::Int((i % 3) as i64))).collect(),
+            )
+        };
+        let spec = TrainSpec {
+            class: ModelClass::parse("RandomForestClassifier").unwrap(),
+            params: vec![("n_estimators".to_string(), Value::Number(400.0))],
+            target: Some("y".to_string()),
+            impute: Default::default(),
+        };
+        let stopped = interruptible(Arc::new(|| true), || {
+            Model::train("m", &spec, &features, Some(target()))
+        });
+        // Without the check on the training thread, the fit would finish.
+        assert_eq!(stopped.err(), Some(Interrupted));
+        let trained = interruptible(Arc::new(|| false), || {
+            Model::train("m", &spec, &features, Some(target()))
+        });
+        assert!(trained.unwrap().is_ok());
+    }
 }

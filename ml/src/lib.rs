@@ -37,4 +37,5 @@ pub use dataset::Dataset;
 pub use error::{MlError, Result};
 pub use features::{Column, Impute, Label, TargetKind};
 pub use model::{FORMAT_VERSION, Model, ModelInfo, Predictions, Target, TrainSpec, Value};
+pub use par::with_threads;
 pub use params::check_params;

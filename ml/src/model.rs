@@ -510,14 +510,26 @@ pub(crate) fn fit_guarded(
         Task::Clustering => Y::None,
     };
     let started = std::time::Instant::now();
+    // The fit runs on a thread of its own (a deep stack): the caller's
+    // interrupt check and thread budget go with it, and an interruption
+    // unwinds on to the caller.
+    let check = crate::interrupt::current();
+    let budget = crate::par::threads(None);
     let (estimator, x) = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("fsql-train".into())
             .stack_size(TRAIN_STACK)
-            .spawn_scoped(scope, || Fitted::fit(class, params, x, y))
+            .spawn_scoped(scope, || {
+                crate::interrupt::with(check, || {
+                    crate::par::with_threads(budget, || Fitted::fit(class, params, x, y))
+                })
+            })
             .map_err(|e| MlError::Estimator(format!("cannot start training: {e}")))?
             .join()
             .map_err(|p| {
+                if p.is::<crate::interrupt::Interrupted>() {
+                    std::panic::resume_unwind(p);
+                }
                 let msg = p
                     .downcast_ref::<String>()
                     .cloned()

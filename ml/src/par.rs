@@ -10,14 +10,35 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
+thread_local! {
+    /// At most this many threads for work started on this thread.
+    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Runs `f` with at most `threads` threads for the estimators it fits and
+/// applies (a model comparison runs one fit per core side by side; each
+/// takes its share, whatever its `n_jobs`).
+pub fn with_threads<T>(threads: usize, f: impl FnOnce() -> T) -> T {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BUDGET.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BUDGET.with(|b| b.replace(threads.max(1))));
+    f()
+}
+
 /// Threads an estimator uses: `n_jobs` as scikit-learn reads it (NULL or
-/// -1: every core; `k`: at most `k`).
+/// -1: every core; `k`: at most `k`), within this thread's budget
+/// ([`with_threads`]).
 pub(crate) fn threads(n_jobs: Option<i64>) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    match n_jobs {
+    let wanted = match n_jobs {
         Some(k) if k > 0 => (k as usize).min(cores),
         _ => cores,
-    }
+    };
+    wanted.min(BUDGET.with(|b| b.get()))
 }
 
 /// Pools by their number of threads.
@@ -106,5 +127,13 @@ mod tests {
         let nested = map(4, 2, |i| map(3, 2, move |j| i * 10 + j));
         assert_eq!(nested[3], vec![30, 31, 32]);
         assert_eq!(blocks(10, 4), vec![0..4, 4..8, 8..10]);
+    }
+
+    #[test]
+    fn a_budget_caps_the_threads_and_is_restored() {
+        let all = threads(None);
+        assert_eq!(with_threads(1, || threads(None)), 1);
+        assert_eq!(with_threads(1, || threads(Some(4))), 1);
+        assert_eq!(threads(None), all);
     }
 }

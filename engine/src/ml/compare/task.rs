@@ -420,7 +420,11 @@ pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
             match prepared(job) {
                 Err(e) => Outcome::Failed(e),
                 Ok(p) => {
-                    let run = || run_candidate(job, &p, c, unit.fold, threads);
+                    let run = || {
+                        fsql_ml::with_threads(threads, || {
+                            run_candidate(job, &p, c, unit.fold, threads)
+                        })
+                    };
                     match signals {
                         // A cancelled comparison stops its fits between
                         // steps, on this process's cores.
