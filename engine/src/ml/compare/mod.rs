@@ -15,6 +15,7 @@ mod options;
 pub(crate) mod progress;
 mod race;
 pub(crate) mod task;
+mod unit_env;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::dataframe::DataFrame;

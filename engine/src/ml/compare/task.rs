@@ -27,6 +27,7 @@ use fsql_ml::forecast::Forecaster;
 use fsql_ml::{Dataset, Impute, Model, Task};
 use serde::{Deserialize, Serialize};
 
+use super::unit_env::{Slot, cancel_check, write_whole};
 use crate::ml::convert;
 
 /// The function's name in plans (and what the codecs recognise).
@@ -355,45 +356,6 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// At most one unit per core runs at a time in a process: the engine may
-/// start a task per partition (a worker blocked in `block_in_place` is
-/// replaced by another, which starts the next partition), and each unit
-/// already uses every core for its estimator.
-struct Slots {
-    free: Mutex<usize>,
-    freed: std::sync::Condvar,
-}
-
-fn slots() -> &'static Slots {
-    static S: OnceLock<Slots> = OnceLock::new();
-    S.get_or_init(|| Slots {
-        free: Mutex::new(std::thread::available_parallelism().map_or(1, |n| n.get())),
-        freed: std::sync::Condvar::new(),
-    })
-}
-
-struct Slot;
-
-impl Slot {
-    fn take() -> Slot {
-        let s = slots();
-        let mut free = s.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = s.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Slot
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let s = slots();
-        *s.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        s.freed.notify_one();
-    }
-}
-
 /// Runs unit `id` of `job` (waiting for a free slot first).
 pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
     let _slot = Slot::take();
@@ -452,21 +414,6 @@ pub(crate) fn run_unit(job: &Job, id: usize) -> UnitResult {
     UnitResult { unit: id, outcomes }
 }
 
-/// True once the comparison's cancel marker is in `dir` (looked for at
-/// most every 20 ms: fits ask between every step).
-fn cancel_check(dir: &Path) -> fsql_ml::interrupt::Check {
-    let marker = dir.join(CANCEL_MARKER);
-    let state = Mutex::new((std::time::Instant::now(), false));
-    Arc::new(move || {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        if !s.1 && s.0.elapsed() >= std::time::Duration::from_millis(20) {
-            s.0 = std::time::Instant::now();
-            s.1 = marker.exists();
-        }
-        s.1
-    })
-}
-
 fn run_candidate(
     job: &Job,
     p: &Prepared,
@@ -519,14 +466,6 @@ fn run_candidate(
             }
         }
     }
-}
-
-/// Writes `bytes` to a temporary name next to `path`, then renames it: a
-/// reader never sees part of the file.
-fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// One fold of one (series, model): forecast the `fh` points after the
