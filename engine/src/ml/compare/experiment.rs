@@ -13,7 +13,7 @@ use fsql_ml::{Impute, ModelClass, Value};
 use fsql_sql::{CreateExperiment, Literal, Name, Span};
 use std::sync::Arc;
 
-use super::options::{integer, number, text};
+use super::options::{impute, integer, number, round, text, train_size};
 use super::race::{self, Race};
 use super::{board, infer_task, store, target_column};
 use crate::error::{AtSpan, Error, Result};
@@ -294,26 +294,9 @@ impl ExperimentOptions {
                 "folds" | "cv" => o.folds = integer(key, value, 2, 1000, "folds")?,
                 "sort" | "scoring" => o.sort = Some((text(key, value)?, key.span)),
                 "seed" => o.seed = integer(key, value, 0, u32::MAX as usize, "seed")? as u64,
-                "train_size" => {
-                    let t = number(key, value)?;
-                    if !(t > 0.0 && t <= 1.0) {
-                        return Err(Error::at(
-                            key.span,
-                            format!("train_size must be in (0, 1], not {t}"),
-                        ));
-                    }
-                    o.train_size = t;
-                }
-                "round" => {
-                    o.round = match value {
-                        Literal::Null => None,
-                        _ => Some(integer(key, value, 0, 15, "round")? as u32),
-                    }
-                }
-                "impute" => {
-                    o.impute = Impute::parse(&text(key, value)?)
-                        .map_err(|e| Error::at(key.span, e.to_string()))?
-                }
+                "train_size" => o.train_size = train_size(key, value)?,
+                "round" => o.round = round(key, value)?,
+                "impute" => o.impute = impute(key, value)?,
                 "batch_size" => o.batch_size = integer(key, value, 1, 1000, "batch_size")?,
                 "budget_time" => {
                     let b = number(key, value)?;

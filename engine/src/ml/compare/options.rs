@@ -157,26 +157,9 @@ impl CompareOptions {
                     }
                     o.budget_seconds = Some(s);
                 }
-                "train_size" => {
-                    let t = number(key, value)?;
-                    if !(t > 0.0 && t <= 1.0) {
-                        return Err(Error::at(
-                            key.span,
-                            format!("train_size must be in (0, 1], not {t}"),
-                        ));
-                    }
-                    o.train_size = t;
-                }
-                "round" => {
-                    o.round = match value {
-                        Literal::Null => None,
-                        _ => Some(integer(key, value, 0, 15, "round")? as u32),
-                    }
-                }
-                "impute" => {
-                    o.impute = Impute::parse(&text(key, value)?)
-                        .map_err(|e| Error::at(key.span, e.to_string()))?
-                }
+                "train_size" => o.train_size = train_size(key, value)?,
+                "round" => o.round = round(key, value)?,
+                "impute" => o.impute = impute(key, value)?,
                 "into" => {
                     let prefix = text(key, value)?;
                     if prefix.is_empty() {
@@ -302,6 +285,31 @@ impl CompareOptions {
             }
         }
     }
+}
+
+/// `train_size`: the share of rows the folds cut, in (0, 1].
+pub(super) fn train_size(key: &Name, v: &Literal) -> Result<f64> {
+    let t = number(key, v)?;
+    if !(t > 0.0 && t <= 1.0) {
+        return Err(Error::at(
+            key.span,
+            format!("train_size must be in (0, 1], not {t}"),
+        ));
+    }
+    Ok(t)
+}
+
+/// `round`: decimals shown in the leaderboard (NULL: unrounded).
+pub(super) fn round(key: &Name, v: &Literal) -> Result<Option<u32>> {
+    Ok(match v {
+        Literal::Null => None,
+        _ => Some(integer(key, v, 0, 15, "round")? as u32),
+    })
+}
+
+/// `impute`: how NULL features are filled.
+pub(super) fn impute(key: &Name, v: &Literal) -> Result<Impute> {
+    Impute::parse(&text(key, v)?).map_err(|e| Error::at(key.span, e.to_string()))
 }
 
 pub(super) fn text(key: &Name, v: &Literal) -> Result<String> {
