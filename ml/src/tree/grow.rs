@@ -10,7 +10,7 @@
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use super::bins::Binned;
@@ -222,7 +222,7 @@ pub(crate) fn grow(
         bins,
         target,
         params,
-        rng: ChaCha8Rng::seed_from_u64(seed),
+        rng: Xoshiro256PlusPlus::seed_from_u64(seed),
         idx: samples.to_vec(),
         w: weights.to_vec(),
         dims: target.dims(),
@@ -252,7 +252,9 @@ struct Grower<'a> {
     bins: &'a Binned,
     target: &'a Target<'a>,
     params: &'a TreeParams,
-    rng: ChaCha8Rng,
+    /// Xoshiro256++: draws per node and feature are a fair share of an
+    /// extra-trees fit, and ChaCha8 cost a tenth more.
+    rng: Xoshiro256PlusPlus,
     idx: Vec<u32>,
     w: Vec<f64>,
     dims: usize,
@@ -283,8 +285,9 @@ impl Grower<'_> {
         // (start, end, depth, node)
         let mut stack = vec![(0usize, self.idx.len(), 0usize, 0u32)];
         self.nodes.push(leaf_node());
+        let mut stats = vec![0.0; self.dims];
         while let Some((start, end, depth, id)) = stack.pop() {
-            let mut stats = vec![0.0; self.dims];
+            stats.fill(0.0);
             for s in start..end {
                 self.target.add(&mut stats, self.idx[s], self.w[s]);
             }
@@ -364,7 +367,12 @@ impl Grower<'_> {
         let mut visited = 0;
         // Features in random order until max_features non-constant ones are seen.
         let mut order = std::mem::take(&mut self.features);
-        order.shuffle(&mut self.rng);
+        // Extra-trees trying every feature visit them all whatever the
+        // order (it only breaks exact ties): no shuffle, 20 draws fewer per
+        // node on 20 features.
+        if !(self.params.random_splits && self.params.max_features >= p) {
+            order.shuffle(&mut self.rng);
+        }
         for &f in &order {
             if visited >= self.params.max_features {
                 break;
