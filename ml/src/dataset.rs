@@ -7,7 +7,7 @@ use crate::error::{Result, invalid};
 use crate::features::{Column, Encoder, Impute, Label, TargetKind};
 use crate::matrix::Matrix;
 use crate::model::Target;
-use crate::order::{canonical_order, distinct_sorted};
+use crate::order::{ClassIndex, canonical_order, distinct_sorted};
 
 /// Prepared training rows.
 pub struct Dataset {
@@ -40,11 +40,6 @@ impl Dataset {
         // not depend on how the engine partitioned and returned them. Only
         // indices move: the matrix is built in this order from the
         // collected columns, the one copy of the data.
-        let mut order = if read_features {
-            canonical_order(features, target.as_ref(), rows)
-        } else {
-            (0..rows).collect()
-        };
         // scikit-learn's dummies do not check the feature values either.
         let mut encoder = Encoder::fit(features, impute, read_features)?;
         let aligned = encoder.align(features)?;
@@ -91,34 +86,47 @@ impl Dataset {
             }
             None => {}
         }
-        order.retain(|i| keep[*i]);
-        if order.is_empty() {
+        // The rows in training order; None: all of them as they came (the
+        // dummies read no feature, and their fit does not depend on order).
+        let order: Option<Vec<usize>> = if read_features {
+            let mut order = canonical_order(features, target.as_ref(), rows);
+            order.retain(|i| keep[*i]);
+            Some(order)
+        } else if keep.iter().all(|k| *k) {
+            None
+        } else {
+            Some((0..rows).filter(|i| keep[*i]).collect())
+        };
+        if order.as_ref().map_or(rows, Vec::len) == 0 {
             return Err(invalid("the training query returned no rows"));
         }
         let mut classes: Vec<u32> = Vec::new();
         let mut numbers: Vec<f64> = Vec::new();
         match &target {
             Some(Target::Labels(_, values)) => {
-                classes = order
-                    .iter()
-                    .map(|&i| {
-                        let l = values[i].as_ref().expect("NULL rows are dropped");
-                        labels.binary_search(l).expect("label is known") as u32
-                    })
-                    .collect();
+                let index = ClassIndex::new(&labels);
+                let class = |v: &Option<Label>| {
+                    let l = v.as_ref().expect("NULL rows are dropped");
+                    index.of(l).expect("label is known")
+                };
+                classes = match &order {
+                    Some(order) => order.iter().map(|&i| class(&values[i])).collect(),
+                    None => values.iter().map(class).collect(),
+                };
             }
             Some(Target::Numbers(values)) => {
-                numbers = order
-                    .iter()
-                    .map(|&i| values[i].expect("NULL rows are dropped"))
-                    .collect();
+                let number = |v: &Option<f64>| v.expect("NULL rows are dropped");
+                numbers = match &order {
+                    Some(order) => order.iter().map(|&i| number(&values[i])).collect(),
+                    None => values.iter().map(number).collect(),
+                };
             }
             None => {}
         }
-        let x = if read_features {
-            encoder.encode_training(&aligned, &order)?
-        } else {
-            Matrix::from_columns(order.len(), 0, Vec::new())
+        let x = match &order {
+            Some(order) if read_features => encoder.encode_training(&aligned, order)?,
+            Some(order) => Matrix::from_columns(order.len(), 0, Vec::new()),
+            None => Matrix::from_columns(rows, 0, Vec::new()),
         };
         Ok(Dataset {
             encoder,

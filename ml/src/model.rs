@@ -320,6 +320,8 @@ impl Model {
     ) -> Result<Predictions> {
         let aligned = self.encoder.align(features)?;
         let rows = aligned.first().map_or(0, |c| c.len());
+        let classes = self.info.labels.len();
+        // Which rows are predicted: empty when all are.
         let keep: Vec<bool> = if self.encoder.impute() == Impute::Drop {
             let named: Vec<(String, Column)> = self
                 .feature_names()
@@ -331,57 +333,54 @@ impl Model {
                 .map(|n| !n)
                 .collect()
         } else {
-            vec![true; rows]
+            Vec::new()
         };
-        let kept_rows: Vec<usize> = (0..rows).filter(|i| keep[*i]).collect();
         // Spreads the kept rows' values back over all rows (NULL for dropped).
         fn spread<T: Clone>(keep: &[bool], values: Vec<T>) -> Vec<Option<T>> {
+            if keep.is_empty() {
+                return values.into_iter().map(Some).collect();
+            }
             let mut it = values.into_iter();
             keep.iter()
                 .map(|k| if *k { it.next() } else { None })
                 .collect()
         }
-        if kept_rows.is_empty() {
-            return Ok(self.empty(rows));
-        }
-        // Blocks of rows, each encoded and predicted on its own core.
-        let classes = self.info.labels.len();
-        let blocks = par::blocks(kept_rows.len(), PREDICT_BLOCK);
-        let threads = par::threads(None);
-        let parts = par::map(blocks.len(), threads, |b| -> Result<Part> {
-            let block = &kept_rows[blocks[b].clone()];
-            if let Some(linear) = self.estimator.linear_outputs(with_probability) {
-                let scores = self.encoder.decision(&aligned, block, linear)?;
-                return Ok(match self.info.task {
-                    Task::Classification => {
-                        Part::Classes(crate::linear::argmax_scores(&scores, block.len()), None)
-                    }
-                    _ => Part::Numbers(scores.into_iter().next().unwrap_or_default()),
-                });
-            }
-            let x = if self.estimator.reads_features() {
-                self.encoder.encode(&aligned, block)?
+        let parts: Vec<Result<Part>> = if !self.estimator.reads_features() && keep.is_empty() {
+            // The dummies read no feature: one part for all rows.
+            let x = Matrix::from_columns(rows, 0, Vec::new());
+            vec![self.predict_matrix(&x, classes, with_probability)]
+        } else {
+            let kept_rows: Vec<usize> = if keep.is_empty() {
+                (0..rows).collect()
             } else {
-                Matrix::from_columns(block.len(), 0, Vec::new())
+                (0..rows).filter(|i| keep[*i]).collect()
             };
-            Ok(match self.info.task {
-                Task::Classification => {
-                    let (c, p) = self.estimator.classify(&x, classes, with_probability, 1)?;
-                    let best = p.map(|p| {
-                        p.iter()
-                            .zip(&c)
-                            .map(|(row, k)| <[f64]>::get(row, *k as usize).copied().unwrap_or(0.0))
-                            .collect()
+            if kept_rows.is_empty() {
+                return Ok(self.empty(rows));
+            }
+            // Blocks of rows, each encoded and predicted on its own core.
+            let blocks = par::blocks(kept_rows.len(), PREDICT_BLOCK);
+            let threads = par::threads(None);
+            par::map(blocks.len(), threads, |b| -> Result<Part> {
+                let block = &kept_rows[blocks[b].clone()];
+                if let Some(linear) = self.estimator.linear_outputs(with_probability) {
+                    let scores = self.encoder.decision(&aligned, block, linear)?;
+                    return Ok(match self.info.task {
+                        Task::Classification => {
+                            Part::Classes(crate::linear::argmax_scores(&scores, block.len()), None)
+                        }
+                        _ => Part::Numbers(scores.into_iter().next().unwrap_or_default()),
                     });
-                    Part::Classes(c, best)
                 }
-                _ => match self.estimator.predict(&x, classes, 1)? {
-                    Prediction::Classes(c) => Part::Classes(c, None),
-                    Prediction::Numbers(v) => Part::Numbers(v),
-                },
+                let x = if self.estimator.reads_features() {
+                    self.encoder.encode(&aligned, block)?
+                } else {
+                    Matrix::from_columns(block.len(), 0, Vec::new())
+                };
+                self.predict_matrix(&x, classes, with_probability)
             })
-        });
-        let mut classes_out: Vec<u32> = Vec::with_capacity(kept_rows.len());
+        };
+        let mut classes_out: Vec<u32> = Vec::with_capacity(rows);
         let mut best: Option<Vec<f64>> = None;
         let mut numbers: Vec<f64> = Vec::new();
         for part in parts {
@@ -411,6 +410,26 @@ impl Model {
                         .collect(),
                 ),
                 probability: best.map(|b| spread(&keep, b)),
+            },
+        })
+    }
+
+    /// Predictions for the encoded rows `x`.
+    fn predict_matrix(&self, x: &Matrix, classes: usize, with_probability: bool) -> Result<Part> {
+        Ok(match self.info.task {
+            Task::Classification => {
+                let (c, p) = self.estimator.classify(x, classes, with_probability, 1)?;
+                let best = p.map(|p| {
+                    p.iter()
+                        .zip(&c)
+                        .map(|(row, k)| <[f64]>::get(row, *k as usize).copied().unwrap_or(0.0))
+                        .collect()
+                });
+                Part::Classes(c, best)
+            }
+            _ => match self.estimator.predict(x, classes, 1)? {
+                Prediction::Classes(c) => Part::Classes(c, None),
+                Prediction::Numbers(v) => Part::Numbers(v),
             },
         })
     }
@@ -510,6 +529,14 @@ pub(crate) fn fit_guarded(
         Task::Clustering => Y::None,
     };
     let started = std::time::Instant::now();
+    if matches!(
+        class,
+        ModelClass::DummyClassifier | ModelClass::DummyRegressor
+    ) {
+        // A count or a mean: no deep stack, no thread to start.
+        let (estimator, x) = Fitted::fit(class, params, x, y)?;
+        return Ok((estimator, x, started.elapsed().as_secs_f64()));
+    }
     // The fit runs on a thread of its own (a deep stack): the caller's
     // interrupt check and thread budget go with it, and an interruption
     // unwinds on to the caller.
@@ -626,6 +653,65 @@ mod tests {
         };
         let model = Model::train("m", &spec, &[("x".into(), x)], Some(y)).unwrap();
         assert_eq!(model.info.training_rows, n);
+    }
+
+    #[test]
+    fn dummies_predict_every_row_and_null_for_dropped_ones() {
+        let x = Column::numbers(vec![Some(1.0), None, Some(3.0), Some(4.0)]);
+        let y = || Target::Numbers(vec![Some(2.0), Some(100.0), Some(4.0), Some(6.0)]);
+        let labels = || {
+            Target::Labels(
+                TargetKind::Text,
+                ["a", "b", "b", "a"]
+                    .iter()
+                    .map(|l| Some(Label::Text(l.to_string())))
+                    .collect(),
+            )
+        };
+        let features = [("x".to_string(), x)];
+        let spec = |class, impute| TrainSpec {
+            class,
+            params: vec![],
+            target: Some("y".into()),
+            impute,
+        };
+        // Every row, NULL features and all: the mean of every target.
+        let all = Model::train(
+            "m",
+            &spec(ModelClass::DummyRegressor, Impute::Mean),
+            &features,
+            Some(y()),
+        )
+        .unwrap();
+        let Predictions::Numbers(v) = all.predict(&features).unwrap() else {
+            panic!("numbers")
+        };
+        assert_eq!(v, vec![Some(28.0); 4]);
+        // impute = 'drop': the row with a NULL is left out of the fit and
+        // predicted as NULL.
+        let drop = Model::train(
+            "m",
+            &spec(ModelClass::DummyRegressor, Impute::Drop),
+            &features,
+            Some(y()),
+        )
+        .unwrap();
+        let Predictions::Numbers(v) = drop.predict(&features).unwrap() else {
+            panic!("numbers")
+        };
+        assert_eq!(v, vec![Some(4.0), None, Some(4.0), Some(4.0)]);
+        let clf = Model::train(
+            "m",
+            &spec(ModelClass::DummyClassifier, Impute::Drop),
+            &features,
+            Some(labels()),
+        )
+        .unwrap();
+        let Predictions::Labels { values, .. } = clf.predict(&features).unwrap() else {
+            panic!("labels")
+        };
+        let a = Some(Label::Text("a".into()));
+        assert_eq!(values, vec![a.clone(), None, a.clone(), a]);
     }
 
     #[test]

@@ -141,6 +141,9 @@ fn radix_sort_high(mut v: Vec<u64>) -> Vec<u64> {
 /// The distinct labels, sorted: a binary search per row into the few seen
 /// so far (classification targets have few), a sort when there are many.
 pub(crate) fn distinct_sorted(values: &[Option<Label>]) -> Vec<Label> {
+    if let Some(ints) = distinct_small_ints(values) {
+        return ints;
+    }
     const FEW: usize = 256;
     let mut seen: Vec<&Label> = Vec::new();
     for v in values.iter().flatten() {
@@ -157,10 +160,130 @@ pub(crate) fn distinct_sorted(values: &[Option<Label>]) -> Vec<Label> {
     seen.into_iter().cloned().collect()
 }
 
+/// Integer labels within a range of at most `SMALL_RANGE`: the distinct
+/// ones, marked in a table (no comparison per row). None for other labels.
+fn distinct_small_ints(values: &[Option<Label>]) -> Option<Vec<Label>> {
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for v in values.iter().flatten() {
+        let Label::Int(n) = v else {
+            return None;
+        };
+        lo = lo.min(*n);
+        hi = hi.max(*n);
+    }
+    let span = usize::try_from(hi.checked_sub(lo)?).ok()?;
+    if span >= SMALL_RANGE {
+        return None;
+    }
+    let mut seen = vec![false; span + 1];
+    for v in values.iter().flatten() {
+        if let Label::Int(n) = v {
+            seen[(n - lo) as usize] = true;
+        }
+    }
+    Some(
+        seen.iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(k, _)| Label::Int(lo + k as i64))
+            .collect(),
+    )
+}
+
+/// The widest range of integer labels numbered through a table.
+pub(crate) const SMALL_RANGE: usize = 1 << 16;
+
+/// A label's class number: its place among the sorted distinct labels,
+/// through a table for integer labels in a small range, else a search.
+pub(crate) enum ClassIndex<'a> {
+    Table { low: i64, class: Vec<u32> },
+    Search(&'a [Label]),
+}
+
+impl<'a> ClassIndex<'a> {
+    pub(crate) fn new(labels: &'a [Label]) -> ClassIndex<'a> {
+        let ints: Option<Vec<i64>> = labels
+            .iter()
+            .map(|l| match l {
+                Label::Int(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        match ints.as_deref() {
+            Some([low, .., high])
+                if high
+                    .checked_sub(*low)
+                    .is_some_and(|d| (d as u64) < SMALL_RANGE as u64) =>
+            {
+                let mut class = vec![u32::MAX; (high - low) as usize + 1];
+                for (k, n) in ints.iter().flatten().enumerate() {
+                    class[(n - low) as usize] = k as u32;
+                }
+                ClassIndex::Table { low: *low, class }
+            }
+            _ => ClassIndex::Search(labels),
+        }
+    }
+
+    /// The class of `label`, which is one of the labels.
+    #[inline]
+    pub(crate) fn of(&self, label: &Label) -> Option<u32> {
+        match (self, label) {
+            (ClassIndex::Table { low, class }, Label::Int(n)) => n
+                .checked_sub(*low)
+                .and_then(|k| class.get(usize::try_from(k).ok()?))
+                .copied()
+                .filter(|c| *c != u32::MAX),
+            (ClassIndex::Table { .. }, _) => None,
+            (ClassIndex::Search(labels), l) => labels.binary_search(l).ok().map(|k| k as u32),
+        }
+    }
+}
+
 /// SplitMix64's finaliser.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(v: &[Option<i64>]) -> Vec<Option<Label>> {
+        v.iter().map(|x| x.map(Label::Int)).collect()
+    }
+
+    #[test]
+    fn distinct_labels_and_class_numbers_agree_with_a_sort_and_a_search() {
+        let cases: Vec<Vec<Option<Label>>> = vec![
+            ints(&[Some(3), None, Some(-2), Some(3), Some(7), Some(-2)]),
+            // A range too wide for the table: the search.
+            ints(&[Some(i64::MIN), Some(0), Some(i64::MAX), Some(0)]),
+            ints(&[Some(1), Some(1_000_000), Some(1)]),
+            vec![
+                Some(Label::Text("b".into())),
+                Some(Label::Text("a".into())),
+                None,
+                Some(Label::Text("b".into())),
+            ],
+            vec![Some(Label::Bool(true)), Some(Label::Bool(false))],
+        ];
+        for values in cases {
+            let mut expected: Vec<Label> = values.iter().flatten().cloned().collect();
+            expected.sort();
+            expected.dedup();
+            let labels = distinct_sorted(&values);
+            assert_eq!(labels, expected);
+            let index = ClassIndex::new(&labels);
+            for v in values.iter().flatten() {
+                let k = index.of(v).expect("a known label") as usize;
+                assert_eq!(&labels[k], v);
+            }
+            // A label that is not among them has no class.
+            assert_eq!(index.of(&Label::Int(123_456)), None);
+        }
+    }
 }
