@@ -228,6 +228,9 @@ pub(crate) fn grow(
         dims: target.dims(),
         hist: Vec::new(),
         hist_n: Vec::new(),
+        node_codes: Vec::new(),
+        node_y: Vec::new(),
+        node_y_ready: false,
         sorted: Vec::new(),
         runs: Vec::new(),
         run_stats: Vec::new(),
@@ -260,6 +263,12 @@ struct Grower<'a> {
     dims: usize,
     hist: Vec<f64>,
     hist_n: Vec<u32>,
+    /// Extra-trees, a small node: one feature's codes of its rows, gathered
+    /// once for the range and the left side's sums.
+    node_codes: Vec<u8>,
+    /// ... and the node's targets (regression), gathered once per node.
+    node_y: Vec<f64>,
+    node_y_ready: bool,
     sorted: Vec<(u8, u32)>,
     runs: Vec<(usize, u32)>,
     run_stats: Vec<f64>,
@@ -288,8 +297,26 @@ impl Grower<'_> {
         let mut stats = vec![0.0; self.dims];
         while let Some((start, end, depth, id)) = stack.pop() {
             stats.fill(0.0);
-            for s in start..end {
-                self.target.add(&mut stats, self.idx[s], self.w[s]);
+            self.node_y_ready = false;
+            match self.target {
+                // Extra-trees regression: the node's targets gathered once,
+                // for its sums here and every feature's split.
+                Target::Numbers(y) if self.params.random_splits => {
+                    self.node_y.clear();
+                    self.node_y
+                        .extend(self.idx[start..end].iter().map(|&i| y[i as usize]));
+                    self.node_y_ready = true;
+                    for (&v, &w) in self.node_y.iter().zip(&self.w[start..end]) {
+                        stats[0] += w;
+                        stats[1] += w * v;
+                        stats[2] += w * v * v;
+                    }
+                }
+                _ => {
+                    for s in start..end {
+                        self.target.add(&mut stats, self.idx[s], self.w[s]);
+                    }
+                }
             }
             let n = end - start;
             let p = self.params;
@@ -368,16 +395,23 @@ impl Grower<'_> {
         // Features in random order until max_features non-constant ones are seen.
         let mut order = std::mem::take(&mut self.features);
         // Extra-trees trying every feature visit them all whatever the
-        // order (it only breaks exact ties): no shuffle, 20 draws fewer per
-        // node on 20 features.
-        if !(self.params.random_splits && self.params.max_features >= p) {
+        // order, which only breaks exact ties: instead of a shuffle (20
+        // draws per node on 20 features), one draw of where to start.
+        let every = self.params.random_splits && self.params.max_features >= p;
+        let first = if every {
+            self.rng.random_range(0..p)
+        } else {
             order.shuffle(&mut self.rng);
-        }
-        for &f in &order {
-            if visited >= self.params.max_features {
+            0
+        };
+        // Extra-trees on two rows: every split that parts them leaves two
+        // pure leaves, so the first one found is as good as any.
+        let two_rows = self.params.random_splits && end - start == 2;
+        for k in 0..p {
+            if visited >= self.params.max_features || (two_rows && best.is_some()) {
                 break;
             }
-            let f = f as usize;
+            let f = order[(first + k) % p] as usize;
             if let Some(found) = self.split_on(f, start, end, total, &mut visited)
                 && best.as_ref().is_none_or(|b| found.proxy > b.proxy)
             {
@@ -545,12 +579,18 @@ impl Grower<'_> {
         // give both the range and, after the draw, the left side's sums.
         let binned = match self.target {
             Target::Numbers(y) if end - start > SORT_LIMIT => {
+                if !self.node_y_ready {
+                    self.node_y.clear();
+                    self.node_y
+                        .extend(self.idx[start..end].iter().map(|&i| y[i as usize]));
+                    self.node_y_ready = true;
+                }
                 let hist = &mut self.hist[..3 * 256];
                 hist.fill(0.0);
                 self.hist_n.fill(0);
-                for (&i, &w) in self.idx[start..end].iter().zip(&self.w[start..end]) {
+                let rows = self.idx[start..end].iter().zip(&self.node_y);
+                for ((&i, &v), &w) in rows.zip(&self.w[start..end]) {
                     let c = codes[i as usize] as usize;
-                    let v = y[i as usize];
                     self.hist_n[c] += 1;
                     let h = &mut hist[3 * c..3 * c + 3];
                     h[0] += w;
@@ -566,12 +606,11 @@ impl Grower<'_> {
             let last = self.hist_n.iter().rposition(|n| *n > 0).unwrap_or(0);
             (first as u8, last as u8)
         } else {
-            let (mut lo, mut hi) = (u8::MAX, 0u8);
-            for &i in &self.idx[start..end] {
-                let c = codes[i as usize];
-                lo = lo.min(c);
-                hi = hi.max(c);
-            }
+            let node = &mut self.node_codes;
+            node.clear();
+            node.extend(self.idx[start..end].iter().map(|&i| codes[i as usize]));
+            let lo = node.iter().copied().min().unwrap_or(0);
+            let hi = node.iter().copied().max().unwrap_or(0);
             (lo, hi)
         };
         if lo == hi {
@@ -617,10 +656,16 @@ impl Grower<'_> {
             // A random threshold sends rows either way unpredictably: sum
             // without a branch, in registers.
             Target::Numbers(y) => {
+                if !self.node_y_ready {
+                    self.node_y.clear();
+                    self.node_y
+                        .extend(self.idx[start..end].iter().map(|&i| y[i as usize]));
+                    self.node_y_ready = true;
+                }
                 let (mut sw, mut swy, mut swy2) = (0.0, 0.0, 0.0);
-                for (&i, &w) in self.idx[start..end].iter().zip(&self.w[start..end]) {
-                    let goes = (codes[i as usize] as usize <= last_left) as u32;
-                    let v = y[i as usize];
+                let rows = self.node_codes.iter().zip(&self.node_y);
+                for ((&c, &v), &w) in rows.zip(&self.w[start..end]) {
+                    let goes = (c as usize <= last_left) as u32;
                     let w = w * goes as f64;
                     n_left += goes;
                     sw += w;
@@ -632,10 +677,11 @@ impl Grower<'_> {
                 left[2] = swy2;
             }
             Target::Classes { .. } => {
-                for s in start..end {
-                    if codes[self.idx[s] as usize] as usize <= last_left {
+                for (k, &c) in self.node_codes.iter().enumerate() {
+                    if c as usize <= last_left {
                         n_left += 1;
-                        self.target.add(&mut left, self.idx[s], self.w[s]);
+                        self.target
+                            .add(&mut left, self.idx[start + k], self.w[start + k]);
                     }
                 }
             }
