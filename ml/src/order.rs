@@ -34,26 +34,31 @@ pub(crate) fn canonical_order(
         let range = blocks[b].clone();
         let mut hash = vec![ROW_ORDER_SEED; range.len()];
         // One multiply per value; each row's hash is finished by `mix`.
-        let mut mix_in = |f: &dyn Fn(usize) -> u64| {
-            for (h, i) in hash.iter_mut().zip(range.clone()) {
+        // Generic (inlined per column kind), not a closure called through a
+        // pointer per value.
+        fn mix_in(hash: &mut [u64], range: std::ops::Range<usize>, f: impl Fn(usize) -> u64) {
+            for (h, i) in hash.iter_mut().zip(range) {
                 *h = (h.rotate_left(23) ^ f(i)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             }
-        };
+        }
         match target {
-            Some(Target::Labels(_, v)) => mix_in(&|i| match &v[i] {
+            Some(Target::Labels(_, v)) => mix_in(&mut hash, range.clone(), |i| match &v[i] {
                 None => 1,
                 Some(Label::Bool(b)) => 2 + u64::from(*b),
                 Some(Label::Int(n)) => *n as u64,
                 Some(Label::Text(t)) => text(Some(t)),
             }),
-            Some(Target::Numbers(v)) => mix_in(&|i| number(v[i])),
+            Some(Target::Numbers(v)) => mix_in(&mut hash, range.clone(), |i| number(v[i])),
             None => {}
         }
         for (_, c) in features {
             match c {
-                Column::Numeric(v, None) => mix_in(&|i| v[i].to_bits()),
-                Column::Numeric(..) => mix_in(&|i| number(c.number(i))),
-                Column::Text(v) => mix_in(&|i| text(v[i].as_deref())),
+                Column::Numeric(v, None) => {
+                    let v = &v[range.clone()];
+                    mix_in(&mut hash, 0..v.len(), |i| v[i].to_bits())
+                }
+                Column::Numeric(..) => mix_in(&mut hash, range.clone(), |i| number(c.number(i))),
+                Column::Text(v) => mix_in(&mut hash, range.clone(), |i| text(v[i].as_deref())),
             }
         }
         hash.iter_mut().for_each(|h| *h = mix(*h));
