@@ -271,11 +271,19 @@ impl Parser {
         let end_span = self.cur.peek_at(end - start).span;
         let mut tokens = self.extract_nested(slice)?;
         tokens.push(TokenWithSpan::new(Token::EOF, end_span));
+        let quoted: Vec<(String, Span)> = tokens
+            .iter()
+            .filter_map(|t| match &t.token {
+                Token::SingleQuotedString(v) => Some((v.clone(), t.span)),
+                _ => None,
+            })
+            .collect();
         let dialect = GenericDialect {};
         let mut parser = SqlParser::new(&dialect).with_tokens_with_locations(tokens);
-        let stmt = parser
+        let mut stmt = parser
             .parse_statement()
             .map_err(|e| ParseError::from_sqlparser(&e.to_string(), fallback))?;
+        locate_quoted_tables(&mut stmt, &quoted);
         let rest = parser.peek_token();
         if rest.token != Token::EOF {
             return Err(ParseError::new(
@@ -558,4 +566,34 @@ pub(crate) fn select_all_from(
         .parse_query()
         .map(|q| *q)
         .map_err(|e| ParseError::from_sqlparser(&e.to_string(), span))
+}
+
+/// Gives the tables named by a string (`FROM 'sales.csv'`, a file) the
+/// place of that string in the script: sqlparser makes their names without
+/// one, and an error about the file points there.
+fn locate_quoted_tables(stmt: &mut sql::Statement, quoted: &[(String, Span)]) {
+    use sql::{ObjectNamePart, TableFactor, VisitMut, VisitorMut};
+    use std::ops::ControlFlow;
+    struct Locate<'a> {
+        quoted: &'a [(String, Span)],
+        used: usize,
+    }
+    impl VisitorMut for Locate<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, .. } = factor
+                && let [ObjectNamePart::Identifier(id)] = name.0.as_mut_slice()
+                && id.quote_style == Some('\'')
+                && id.span == Span::empty()
+                && let Some(k) = self.quoted[self.used..]
+                    .iter()
+                    .position(|(v, _)| *v == id.value)
+            {
+                id.span = self.quoted[self.used + k].1;
+                self.used += k + 1;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = stmt.visit(&mut Locate { quoted, used: 0 });
 }

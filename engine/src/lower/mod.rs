@@ -7,6 +7,7 @@ mod columns;
 mod create;
 mod load;
 mod model;
+mod paths;
 pub(crate) mod print;
 mod sample;
 mod save;

@@ -56,6 +56,14 @@ pub(crate) async fn sql(
 }
 
 async fn plan(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFrame> {
+    // Files named in FROM become tables for as long as planning takes.
+    let files = super::paths::register(s, &mut stmt, span).await?;
+    let planned = plan_registered(s, stmt, span).await;
+    super::paths::deregister(s, &files);
+    planned
+}
+
+async fn plan_registered(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFrame> {
     let state = s.ctx.state();
     case::fix_tables(&mut stmt, &s.table_names());
     // Each retry fixes the case of one more column name (see case.rs).

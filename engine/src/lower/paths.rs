@@ -1,0 +1,332 @@
+//! Files queried where they are, as DuckDB and datafusion-cli users write
+//! them: `FROM 'sales.csv'`, `FROM 'data/*.parquet'`, and DuckDB's table
+//! functions `read_csv('x.csv', header = true)`, `read_parquet(...)`,
+//! `read_json(...)`. Each is read as LOAD reads it (so globs, folders of
+//! parts and every engine work the same) and stands in the query under the
+//! file's stem (`sales`) unless the query gives an alias. A bare path reads
+//! a CSV file with a header and inferred types (the SQL habit; LOAD keeps
+//! FugueSQL's defaults); the table functions start from the same defaults
+//! and take LOAD's options. A file that is not there is "no such file" at
+//! the path.
+
+use std::ops::ControlFlow;
+
+use datafusion::common::TableReference;
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, Ident, ObjectNamePart, Statement,
+    TableAlias, TableFactor, Value, VisitMut, VisitorMut,
+};
+use fsql_sql::{FileFormat, Literal, Load, Name, Options, Span};
+
+use super::load::load;
+use crate::error::{AtSpan, Error, Result};
+use crate::session::Session;
+
+/// A file named in a FROM clause, and the name it was replaced by.
+struct FileTable {
+    table: String,
+    path: String,
+    path_span: Span,
+    format: Option<FileFormat>,
+    options: Vec<(Name, Literal)>,
+}
+
+/// Replaces the files named in `stmt`'s FROM clauses by tables reading
+/// them (registered in the session) and returns those tables' names, to be
+/// deregistered once the statement is planned.
+pub(crate) async fn register(s: &Session, stmt: &mut Statement, span: Span) -> Result<Vec<String>> {
+    let mut finder = Finder {
+        found: Vec::new(),
+        error: None,
+    };
+    let _ = stmt.visit(&mut finder);
+    if let Some(e) = finder.error {
+        return Err(e);
+    }
+    let mut registered = Vec::new();
+    for f in finder.found {
+        let result = read(s, &f, span).await.and_then(|df| {
+            s.ctx
+                .register_table(
+                    TableReference::bare(f.table.clone()),
+                    crate::session::view(&df),
+                )
+                .at(span)
+        });
+        if let Err(e) = result {
+            deregister(s, &registered);
+            return Err(e);
+        }
+        registered.push(f.table);
+    }
+    Ok(registered)
+}
+
+/// Removes the tables [`register`] added.
+pub(crate) fn deregister(s: &Session, tables: &[String]) {
+    for t in tables {
+        let _ = s.ctx.deregister_table(TableReference::bare(t.clone()));
+    }
+}
+
+async fn read(s: &Session, f: &FileTable, span: Span) -> Result<datafusion::dataframe::DataFrame> {
+    if let Err(e) = crate::files::inspect(&f.path) {
+        let what = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("no such file: {}", f.path)
+        } else {
+            format!("cannot read {}: {e}", f.path)
+        };
+        return Err(Error::at(f.path_span, what));
+    }
+    let is_csv = f.format == Some(FileFormat::Csv)
+        || (f.format.is_none()
+            && crate::files::format_from_extension(&f.path) == Some(FileFormat::Csv));
+    // DuckDB's habit: a header row and typed columns, unless the options
+    // say otherwise.
+    let mut entries: Vec<(Name, Literal)> = Vec::new();
+    if is_csv {
+        for key in ["header", "infer_schema"] {
+            if !f
+                .options
+                .iter()
+                .any(|(n, _)| n.value.eq_ignore_ascii_case(key))
+            {
+                entries.push((name(key, f.path_span), Literal::Bool(true)));
+            }
+        }
+    }
+    entries.extend(f.options.iter().cloned());
+    let l = Load {
+        format: f.format,
+        path: f.path.clone(),
+        path_span: f.path_span,
+        options: Options { entries },
+        columns: None,
+    };
+    load(s, &l, span).await
+}
+
+fn name(value: &str, span: Span) -> Name {
+    Name {
+        value: value.to_string(),
+        quoted: false,
+        span,
+    }
+}
+
+struct Finder {
+    found: Vec<FileTable>,
+    error: Option<Error>,
+}
+
+impl VisitorMut for Finder {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table {
+            name, alias, args, ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let [ObjectNamePart::Identifier(id)] = name.0.as_slice() else {
+            return ControlFlow::Continue(());
+        };
+        let found = match args {
+            None if id.quote_style == Some('\'') && looks_like_path(&id.value) => FileTable {
+                table: String::new(),
+                path: id.value.clone(),
+                path_span: id.span,
+                format: None,
+                options: Vec::new(),
+            },
+            None => return ControlFlow::Continue(()),
+            Some(a) => {
+                let format = match id.value.to_ascii_lowercase().as_str() {
+                    "read_csv" | "read_csv_auto" => FileFormat::Csv,
+                    "read_parquet" => FileFormat::Parquet,
+                    "read_json" | "read_json_auto" | "read_ndjson" => FileFormat::Json,
+                    _ => return ControlFlow::Continue(()),
+                };
+                match function_args(&id.value, format, &a.args, id.span) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        self.error = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+        };
+        let table = format!(
+            "__fsql_file_{}",
+            crate::session::unique_suffix().replace('-', "_")
+        );
+        if alias.is_none() {
+            *alias = Some(TableAlias {
+                explicit: true,
+                name: Ident::new(stem(&found.path)),
+                columns: Vec::new(),
+                at: None,
+            });
+        }
+        *name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new(&table)]);
+        *args = None;
+        self.found.push(FileTable { table, ..found });
+        ControlFlow::Continue(())
+    }
+}
+
+/// A single-quoted name in FROM that names a file: it has a folder, an
+/// extension, a glob or a URL scheme.
+fn looks_like_path(name: &str) -> bool {
+    name.contains('/') || name.contains('\\') || name.contains('.') || crate::files::has_glob(name)
+}
+
+/// The relation's name for a file: its stem, as DuckDB names it
+/// (`data/sales.csv` is `sales`), letters, digits and `_` only.
+fn stem(path: &str) -> String {
+    let file = path
+        .trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let stem = file.split('.').next().unwrap_or_default();
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match clean.chars().next() {
+        None => "file".to_string(),
+        Some(c) if c.is_ascii_digit() => format!("_{clean}"),
+        Some(_) if clean.chars().all(|c| c == '_') => "file".to_string(),
+        Some(_) => clean.to_ascii_lowercase(),
+    }
+}
+
+/// A table function's path (the first argument, a string) and its options
+/// (`name = value`, with `=` or `=>`).
+fn function_args(
+    function: &str,
+    format: FileFormat,
+    args: &[FunctionArg],
+    span: Span,
+) -> Result<FileTable> {
+    let mut path = None;
+    let mut options = Vec::new();
+    for arg in args {
+        let (key, value) = match arg {
+            FunctionArg::Named {
+                name,
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => (Some(name.clone()), e),
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            })) if matches!(left.as_ref(), Expr::Identifier(_)) => {
+                let Expr::Identifier(id) = left.as_ref() else {
+                    unreachable!("matched above")
+                };
+                (Some(id.clone()), right.as_ref())
+            }
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (None, e),
+            _ => {
+                return Err(Error::at(
+                    span,
+                    format!("{function}: arguments are a path and name = value options"),
+                ));
+            }
+        };
+        let literal = literal(value).ok_or_else(|| {
+            Error::at(
+                span,
+                format!("{function}: arguments must be literals (a path, then name = value)"),
+            )
+        })?;
+        match (key, literal) {
+            (None, (Literal::String(p), at)) if path.is_none() => path = Some((p, at)),
+            (None, _) => {
+                return Err(Error::at(
+                    span,
+                    format!(
+                        "{function}: the first argument is the path, as a string; options are name = value"
+                    ),
+                ));
+            }
+            (Some(k), (v, _)) => options.push((
+                Name {
+                    value: k.value.clone(),
+                    quoted: k.quote_style.is_some(),
+                    span: k.span,
+                },
+                v,
+            )),
+        }
+    }
+    let (path, at) = path.ok_or_else(|| {
+        Error::at(
+            span,
+            format!("{function} needs a path: {function}('file', name = value, ...)"),
+        )
+    })?;
+    Ok(FileTable {
+        table: String::new(),
+        path,
+        path_span: at,
+        format: Some(format),
+        options,
+    })
+}
+
+fn literal(e: &Expr) -> Option<(Literal, Span)> {
+    match e {
+        Expr::Value(v) => {
+            let l = match &v.value {
+                Value::Boolean(b) => Literal::Bool(*b),
+                Value::Number(n, _) => Literal::Number(n.clone()),
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                    Literal::String(s.clone())
+                }
+                Value::Null => Literal::Null,
+                _ => return None,
+            };
+            Some((l, v.span))
+        }
+        // `header = TRUE` spelled as an identifier by some dialects.
+        Expr::Identifier(id) if id.value.eq_ignore_ascii_case("true") => {
+            Some((Literal::Bool(true), id.span))
+        }
+        Expr::Identifier(id) if id.value.eq_ignore_ascii_case("false") => {
+            Some((Literal::Bool(false), id.span))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_name_the_relation_as_duckdb_does() {
+        assert_eq!(stem("sales.csv"), "sales");
+        assert_eq!(stem("data/Sales.2024.parquet"), "sales");
+        assert_eq!(stem("data/*.parquet"), "file");
+        assert_eq!(stem("out/parts/"), "parts");
+        assert_eq!(stem("2024-sales.csv"), "_2024_sales");
+    }
+
+    #[test]
+    fn paths_are_told_from_table_names() {
+        assert!(looks_like_path("sales.csv"));
+        assert!(looks_like_path("data/*.parquet"));
+        assert!(!looks_like_path("sales"));
+    }
+}
