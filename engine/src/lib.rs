@@ -14,6 +14,7 @@ pub mod ml;
 pub mod output;
 mod planner;
 pub mod session;
+mod sniff;
 mod sources;
 pub mod template;
 mod topn;

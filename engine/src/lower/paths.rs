@@ -16,7 +16,7 @@ use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, Ident, ObjectNamePart, Statement,
     TableAlias, TableFactor, Value, VisitMut, VisitorMut,
 };
-use fsql_sql::{FileFormat, Literal, Load, Name, Options, Span};
+use fsql_sql::{Columns, Field, FileFormat, Literal, Load, Name, Options, Schema, Span, TypeName};
 
 use super::load::load;
 use crate::error::{AtSpan, Error, Result};
@@ -81,18 +81,44 @@ async fn read(s: &Session, f: &FileTable, span: Span) -> Result<datafusion::data
     let is_csv = f.format == Some(FileFormat::Csv)
         || (f.format.is_none()
             && crate::files::format_from_extension(&f.path) == Some(FileFormat::Csv));
-    // DuckDB's habit: a header row and typed columns, unless the options
-    // say otherwise.
+    // DuckDB's habit: typed columns, and a header when the first row looks
+    // like one (a folder or a glob: assumed), unless the options say.
+    let given = |key: &str| {
+        f.options
+            .iter()
+            .find(|(n, _)| n.value.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    };
     let mut entries: Vec<(Name, Literal)> = Vec::new();
+    let mut columns = None;
     if is_csv {
-        for key in ["header", "infer_schema"] {
-            if !f
-                .options
-                .iter()
-                .any(|(n, _)| n.value.eq_ignore_ascii_case(key))
-            {
-                entries.push((name(key, f.path_span), Literal::Bool(true)));
-            }
+        let delimiter = given("delimiter").or(given("sep"));
+        let sniffed = || sniff_file(&f.path, delimiter, given("quote"));
+        match given("header") {
+            // No header: DuckDB's column names, the sniffed types.
+            Some(Literal::Bool(false)) => match sniffed() {
+                Some(sn) => columns = Some(headerless(&sn.kinds, f.path_span)),
+                None => {
+                    return Err(Error::at(
+                        f.path_span,
+                        format!(
+                            "{}: a folder or glob of CSV files without a header needs its columns: use LOAD with COLUMNS",
+                            f.path
+                        ),
+                    ));
+                }
+            },
+            Some(_) => {} // true, or something LOAD explains
+            None => match sniffed() {
+                Some(sn) if !sn.header => {
+                    columns = Some(headerless(&sn.kinds, f.path_span));
+                    entries.push((name("header", f.path_span), Literal::Bool(false)));
+                }
+                _ => entries.push((name("header", f.path_span), Literal::Bool(true))),
+            },
+        }
+        if given("infer_schema").is_none() {
+            entries.push((name("infer_schema", f.path_span), Literal::Bool(true)));
         }
     }
     entries.extend(f.options.iter().cloned());
@@ -101,9 +127,49 @@ async fn read(s: &Session, f: &FileTable, span: Span) -> Result<datafusion::data
         path: f.path.clone(),
         path_span: f.path_span,
         options: Options { entries },
-        columns: None,
+        columns,
     };
     load(s, &l, span).await
+}
+
+/// Sniffs a single CSV file with the given delimiter and quote (None for a
+/// folder or a glob, or options LOAD will reject).
+fn sniff_file(
+    path: &str,
+    delimiter: Option<&Literal>,
+    quote: Option<&Literal>,
+) -> Option<crate::sniff::Sniffed> {
+    if crate::files::has_glob(path) || std::path::Path::new(path).is_dir() {
+        return None;
+    }
+    let byte = |l: Option<&Literal>, default: u8| match l {
+        None => Some(default),
+        Some(Literal::String(s)) if s.len() == 1 => Some(s.as_bytes()[0]),
+        Some(Literal::String(s)) if s == "\\t" => Some(b'\t'),
+        Some(_) => None,
+    };
+    crate::sniff::sniff(path, byte(delimiter, b',')?, byte(quote, b'"')?)
+}
+
+/// DuckDB's names for a headerless file's columns, with the sniffed types.
+fn headerless(kinds: &[crate::sniff::Kind], span: Span) -> Columns {
+    use crate::sniff::Kind;
+    Columns::Schema(Schema {
+        fields: kinds
+            .iter()
+            .enumerate()
+            .map(|(j, k)| Field {
+                name: name(&format!("column{j}"), span),
+                ty: match k {
+                    Kind::Integer => TypeName::Long,
+                    Kind::Number => TypeName::Double,
+                    Kind::Boolean => TypeName::Bool,
+                    Kind::Text => TypeName::Str,
+                },
+            })
+            .collect(),
+        span,
+    })
 }
 
 fn name(value: &str, span: Span) -> Name {
