@@ -675,31 +675,27 @@ mod tests {
             target: Some("y".into()),
             impute,
         };
-        // Every row, NULL features and all: the mean of every target.
-        let all = Model::train(
-            "m",
-            &spec(ModelClass::DummyRegressor, Impute::Mean),
-            &features,
-            Some(y()),
-        )
-        .unwrap();
-        let Predictions::Numbers(v) = all.predict(&features).unwrap() else {
-            panic!("numbers")
+        let regress = |impute| {
+            let m = Model::train(
+                "m",
+                &spec(ModelClass::DummyRegressor, impute),
+                &features,
+                Some(y()),
+            )
+            .unwrap();
+            match m.predict(&features).unwrap() {
+                Predictions::Numbers(v) => v,
+                other => panic!("numbers, not {other:?}"),
+            }
         };
-        assert_eq!(v, vec![Some(28.0); 4]);
+        // Every row, NULL features and all: the mean of every target.
+        assert_eq!(regress(Impute::Mean), vec![Some(28.0); 4]);
         // impute = 'drop': the row with a NULL is left out of the fit and
         // predicted as NULL.
-        let drop = Model::train(
-            "m",
-            &spec(ModelClass::DummyRegressor, Impute::Drop),
-            &features,
-            Some(y()),
-        )
-        .unwrap();
-        let Predictions::Numbers(v) = drop.predict(&features).unwrap() else {
-            panic!("numbers")
-        };
-        assert_eq!(v, vec![Some(4.0), None, Some(4.0), Some(4.0)]);
+        assert_eq!(
+            regress(Impute::Drop),
+            vec![Some(4.0), None, Some(4.0), Some(4.0)]
+        );
         let clf = Model::train(
             "m",
             &spec(ModelClass::DummyClassifier, Impute::Drop),
