@@ -355,3 +355,103 @@ fn ml_example_trains_and_scores_on_every_engine() {
     assert!(models.path().join("iris_forest.fsqlmodel").is_file());
     assert!(models.path().join("compare_1.fsqlmodel").is_file());
 }
+
+/// 3M rows of (v, 40-byte pad): about 160 MB to sort or group, above a
+/// 100 MiB limit.
+const BIG: &str = "(SELECT (value * 7919) % 1000003 AS v, repeat('x', 40) AS pad FROM generate_series(1, 3000000))";
+
+#[test]
+fn sorts_and_group_bys_spill_under_a_memory_limit_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    for engine in ["local", "threads", "cluster"] {
+        let sorted = dir.path().join(format!("sorted-{engine}.csv"));
+        let script = format!(
+            "x = SELECT v, pad FROM {BIG} ORDER BY v DESC, pad\n\
+             SAVE x OVERWRITE SINGLE '{}' (header=true)\n\
+             g = SELECT COUNT(*) AS groups, SUM(n) AS total FROM \
+             (SELECT v, COUNT(*) AS n, MAX(pad) AS p FROM {BIG} GROUP BY v)\n\
+             PRINT g\n",
+            sorted.display()
+        );
+        fsql()
+            .args([
+                "--engine",
+                engine,
+                "--memory-limit",
+                "100M",
+                "--format",
+                "csv",
+            ])
+            .arg("--temp-dir")
+            .arg(&spill)
+            .args(["-c", &script])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("groups,total\n1000003,3000000\n"));
+        // Every row, in order.
+        let text = std::fs::read_to_string(&sorted).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("v,pad"));
+        let v: Vec<i64> = lines
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(v.len(), 3_000_000, "{engine}");
+        assert!(v.windows(2).all(|w| w[0] >= w[1]), "{engine}: not sorted");
+        assert_eq!(v[0], 1_000_002);
+        // The spill files are gone.
+        let left: Vec<_> = std::fs::read_dir(&spill).unwrap().collect();
+        assert!(left.is_empty(), "{engine}: spill files left: {left:?}");
+    }
+    // The sort did spill (its metrics say so), and without the limit it
+    // does not.
+    let spills = |limit: &str| -> u64 {
+        let out = fsql()
+            .args(["--memory-limit", limit, "--format", "csv"])
+            .arg("--temp-dir")
+            .arg(&spill)
+            .args([
+                "-c",
+                &format!("EXPLAIN ANALYZE SELECT v, pad FROM {BIG} ORDER BY v DESC, pad"),
+            ])
+            .assert()
+            .success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let sort = text
+            .lines()
+            .find(|l| l.contains("SortExec"))
+            .unwrap_or_else(|| panic!("no SortExec in:\n{text}"));
+        let count = sort.split("spill_count=").nth(1).expect("spill_count");
+        count
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(spills("100M") > 0);
+    assert_eq!(spills("8G"), 0);
+}
+
+#[test]
+fn a_query_that_cannot_fit_says_which_limit_and_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "x = SELECT v, pad FROM {BIG} ORDER BY v DESC, pad\nSAVE x OVERWRITE SINGLE '{}'\n",
+        dir.path().join("out.csv").display()
+    );
+    fsql()
+        .args(["--memory-limit", "8M", "-c", &script])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("memory limit of 8 MiB exceeded by")
+                .and(predicate::str::contains("raise --memory-limit")),
+        );
+    fsql()
+        .args(["--memory-limit", "lots", "-c", "SELECT 1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("'lots' is not a size"));
+}

@@ -48,6 +48,19 @@ pub struct Cli {
     #[arg(short = 'D', long = "define", global = true, value_name = "NAME=VALUE", value_parser = parse_define)]
     pub defines: Vec<(String, String)>,
 
+    /// Memory the engines may use (e.g. 2G, 512M); sorts, aggregations and
+    /// joins spill to disk beyond it. Default: 80% of this machine's memory.
+    #[arg(long, global = true, env = "FSQL_MEMORY_LIMIT", value_name = "SIZE", value_parser = fsql_engine::limits::parse_size)]
+    pub memory_limit: Option<u64>,
+
+    /// Disk space spill files may take (e.g. 100G). Default: DataFusion's.
+    #[arg(long, global = true, env = "FSQL_DISK_LIMIT", value_name = "SIZE", value_parser = fsql_engine::limits::parse_size)]
+    pub disk_limit: Option<u64>,
+
+    /// Where spill files go. Default: the system's temporary folder.
+    #[arg(long, global = true, env = "FSQL_TEMP_DIR", value_name = "DIR")]
+    pub temp_dir: Option<std::path::PathBuf>,
+
     /// How PRINT output is written to stdout.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

@@ -23,6 +23,13 @@ fn main() -> ExitCode {
     install_panic_hook();
     init_logging();
     let cli = Cli::parse();
+    fsql_engine::limits::set(fsql_engine::limits::Limits {
+        memory: cli
+            .memory_limit
+            .or_else(fsql_engine::limits::default_memory),
+        disk: cli.disk_limit,
+        temp_dir: cli.temp_dir.clone(),
+    });
     let script = match read_script(&cli) {
         Ok(script) => script,
         Err(e) => {

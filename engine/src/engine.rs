@@ -8,7 +8,6 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use datafusion::execution::context::SessionContext;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::SessionConfig;
 
@@ -81,7 +80,7 @@ pub(crate) fn state(config: SessionConfig) -> SessionState {
 pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
     // No file-listing cache: scripts write files (SAVE) and read them back
     // in the same session, and a stale listing would return old data.
-    let runtime = RuntimeEnvBuilder::new()
+    let runtime = crate::limits::runtime_builder()
         .with_object_list_cache_limit(0)
         .build_arc()
         .expect("the default runtime environment builds");

@@ -94,6 +94,9 @@ fn clean_message(err: &DataFusionError) -> String {
     ] {
         msg = msg.strip_prefix(prefix).unwrap_or(msg);
     }
+    if let Some(m) = memory_exceeded(msg) {
+        return m;
+    }
     // DataFusion's advice to change a setting fsql fixes for its users.
     let mut msg = msg.to_string();
     if let Some(start) = msg.find("Column names are case sensitive.")
@@ -105,6 +108,29 @@ fn clean_message(err: &DataFusionError) -> String {
         );
     }
     msg
+}
+
+/// DataFusion's "Resources exhausted" said with the limit and the operator
+/// that needed more ("Failed to allocate additional 10.0 MB for
+/// ExternalSorter[0] with ...").
+fn memory_exceeded(msg: &str) -> Option<String> {
+    let at = msg.find("Resources exhausted")?;
+    let rest = &msg[at..];
+    let operator = rest
+        .find("allocate additional ")
+        .map(|i| &rest[i..])
+        .and_then(|r| r.find(" for ").map(|i| &r[i + 5..]))
+        .map(|r| r.split([' ', '[']).next().unwrap_or(r))
+        .filter(|o| !o.is_empty())
+        .unwrap_or("an operator");
+    let limit = crate::limits::current()
+        .memory
+        .map_or("memory limit".to_string(), |b| {
+            format!("memory limit of {}", crate::limits::show_size(b))
+        });
+    Some(format!(
+        "{limit} exceeded by {operator} (it cannot spill to disk, or spilling did not free enough); raise --memory-limit (FSQL_MEMORY_LIMIT) or let the query need less memory (fewer columns, a filter before it)"
+    ))
 }
 
 /// A failed Ballista job reports the task's error as "Job ID failed: Job

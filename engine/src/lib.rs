@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 mod files;
 mod float_stats;
+pub mod limits;
 mod lower;
 pub mod ml;
 pub mod output;

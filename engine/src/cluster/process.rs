@@ -125,6 +125,9 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
         scheduler_connect_timeout_seconds: opts.connect_timeout.as_secs().clamp(1, u16::MAX as u64)
             as u16,
         vcores: opts.slots,
+        // --memory-limit: Ballista gives each task a fair-spill pool of
+        // this over the slots (without it, a share of the host's memory).
+        memory_pool_size: crate::limits::current().memory,
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
         work_dir: opts.work_dir.clone(),
         print_thread_info: false,

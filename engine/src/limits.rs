@@ -1,0 +1,141 @@
+//! How much memory and spill space this process's engines may use: one
+//! memory pool per engine runtime (sorts, aggregations and joins spill to
+//! disk when it is full; an operator that cannot spill fails with an error
+//! naming the limit), the spill folder and its size limit. Set once by the
+//! binary (`--memory-limit`, `--disk-limit`, `--temp-dir`); every runtime
+//! built afterwards (local, threads, the embedded cluster's executors,
+//! `fsql cluster executor` processes) uses them.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+
+/// The limits; None: DataFusion's default (no memory limit, spill files in
+/// the system's temporary folder, its own disk limit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub memory: Option<u64>,
+    pub disk: Option<u64>,
+    pub temp_dir: Option<PathBuf>,
+}
+
+static LIMITS: RwLock<Option<Limits>> = RwLock::new(None);
+
+/// Sets the limits of the runtimes built from now on.
+pub fn set(limits: Limits) {
+    *LIMITS.write().unwrap_or_else(|e| e.into_inner()) = Some(limits);
+}
+
+/// The limits set, if any.
+pub fn current() -> Limits {
+    LIMITS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
+/// The share of this machine's memory fsql uses when no limit is given:
+/// 80%, as DuckDB's default (None where the total is unknown).
+pub fn default_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024 / 5 * 4)
+}
+
+/// A runtime builder with the limits applied.
+pub(crate) fn runtime_builder() -> RuntimeEnvBuilder {
+    let limits = current();
+    let mut builder = RuntimeEnvBuilder::new();
+    if let Some(bytes) = limits.memory {
+        // A fair share per spilling operator (a sort's merge is not starved
+        // by the operators that took memory first), the largest consumers
+        // named when the pool is exhausted.
+        let size = usize::try_from(bytes).unwrap_or(usize::MAX);
+        builder = builder.with_memory_pool(Arc::new(TrackConsumersPool::new(
+            FairSpillPool::new(size),
+            NonZeroUsize::new(5).expect("5 is not 0"),
+        )));
+    }
+    if limits.temp_dir.is_some() || limits.disk.is_some() {
+        let mut disk = DiskManagerBuilder::default();
+        if let Some(dir) = limits.temp_dir {
+            disk = disk.with_mode(DiskManagerMode::Directories(vec![dir]));
+        }
+        if let Some(bytes) = limits.disk {
+            disk = disk.with_max_temp_directory_size(bytes);
+        }
+        builder = builder.with_disk_manager_builder(disk);
+    }
+    builder
+}
+
+/// Parses a size: a number with an optional unit, K, M, G or T (powers of
+/// 1024; `KB`, `KiB` and lower case too), e.g. `2G`, `512MiB`, `1.5g`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 2G, 512M, 1.5GiB)"))?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.trim_end_matches("ib").trim_end_matches('b');
+    let scale: u64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(format!("'{text}': unknown unit (K, M, G or T)")),
+    };
+    Ok((number * scale as f64) as u64)
+}
+
+/// A size for messages: `2 GiB`, `64 MiB`, `1.5 GiB`.
+pub fn show_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_show() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_size("64 MB"), Ok(64 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3X").is_err());
+        assert_eq!(show_size(2 << 30), "2 GiB");
+        assert_eq!(show_size(3 << 29), "1.5 GiB");
+        assert_eq!(show_size(100), "100 B");
+    }
+}
