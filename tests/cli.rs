@@ -449,6 +449,11 @@ fn a_query_that_cannot_fit_says_which_limit_and_operator() {
             predicate::str::contains("memory limit of 8 MiB exceeded by")
                 .and(predicate::str::contains("raise --memory-limit")),
         );
+    // 0 is no limit.
+    fsql()
+        .args(["--memory-limit", "0", "-c", "SELECT 1 AS x"])
+        .assert()
+        .success();
     fsql()
         .args(["--memory-limit", "lots", "-c", "SELECT 1"])
         .assert()

@@ -49,7 +49,8 @@ pub struct Cli {
     pub defines: Vec<(String, String)>,
 
     /// Memory the engines may use (e.g. 2G, 512M); sorts, aggregations and
-    /// joins spill to disk beyond it. Default: 80% of this machine's memory.
+    /// joins spill to disk beyond it; 0: no limit. Default: 80% of this
+    /// machine's memory.
     #[arg(long, global = true, env = "FSQL_MEMORY_LIMIT", value_name = "SIZE", value_parser = fsql_engine::limits::parse_size)]
     pub memory_limit: Option<u64>,
 

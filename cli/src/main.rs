@@ -24,9 +24,12 @@ fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     fsql_engine::limits::set(fsql_engine::limits::Limits {
-        memory: cli
-            .memory_limit
-            .or_else(fsql_engine::limits::default_memory),
+        // 0: no limit.
+        memory: match cli.memory_limit {
+            Some(0) => None,
+            Some(bytes) => Some(bytes),
+            None => fsql_engine::limits::default_memory(),
+        },
         disk: cli.disk_limit,
         temp_dir: cli.temp_dir.clone(),
     });
