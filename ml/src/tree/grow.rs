@@ -233,7 +233,6 @@ pub(crate) fn grow(
         hist_n: Vec::new(),
         node_codes: Vec::new(),
         node_y: Vec::new(),
-        node_y_ready: false,
         sorted: Vec::new(),
         runs: Vec::new(),
         run_stats: Vec::new(),
@@ -269,9 +268,9 @@ struct Grower<'a> {
     /// Extra-trees, a small node: one feature's codes of its rows, gathered
     /// once for the range and the left side's sums.
     node_codes: Vec<u8>,
-    /// ... and the node's targets (regression), gathered once per node.
+    /// Extra-trees regression: the node's targets, gathered once per node
+    /// by `run` for its sums and every feature's split.
     node_y: Vec<f64>,
-    node_y_ready: bool,
     sorted: Vec<(u8, u32)>,
     runs: Vec<(usize, u32)>,
     run_stats: Vec<f64>,
@@ -300,7 +299,6 @@ impl Grower<'_> {
         let mut stats = vec![0.0; self.dims];
         while let Some((start, end, depth, id)) = stack.pop() {
             stats.fill(0.0);
-            self.node_y_ready = false;
             match self.target {
                 // Extra-trees regression: the node's targets gathered once,
                 // for its sums here and every feature's split.
@@ -308,7 +306,6 @@ impl Grower<'_> {
                     self.node_y.clear();
                     self.node_y
                         .extend(self.idx[start..end].iter().map(|&i| y[i as usize]));
-                    self.node_y_ready = true;
                     for (&v, &w) in self.node_y.iter().zip(&self.w[start..end]) {
                         stats[0] += w;
                         stats[1] += w * v;

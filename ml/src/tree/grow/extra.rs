@@ -25,13 +25,9 @@ impl Grower<'_> {
         // A large node of a regression tree: the per-code sums in one pass
         // give both the range and, after the draw, the left side's sums.
         let binned = match self.target {
-            Target::Numbers(y) if end - start > SORT_LIMIT => {
-                if !self.node_y_ready {
-                    self.node_y.clear();
-                    self.node_y
-                        .extend(self.idx[start..end].iter().map(|&i| y[i as usize]));
-                    self.node_y_ready = true;
-                }
+            Target::Numbers(_) if end - start > SORT_LIMIT => {
+                // The node's targets, gathered by `run` for this node.
+                debug_assert_eq!(self.node_y.len(), end - start);
                 let hist = &mut self.hist[..3 * 256];
                 hist.fill(0.0);
                 self.hist_n.fill(0);
@@ -102,13 +98,9 @@ impl Grower<'_> {
         match self.target {
             // A random threshold sends rows either way unpredictably: sum
             // without a branch, in registers.
-            Target::Numbers(y) => {
-                if !self.node_y_ready {
-                    self.node_y.clear();
-                    self.node_y
-                        .extend(self.idx[start..end].iter().map(|&i| y[i as usize]));
-                    self.node_y_ready = true;
-                }
+            Target::Numbers(_) => {
+                // The node's targets, gathered by `run` for this node.
+                debug_assert_eq!(self.node_y.len(), end - start);
                 let (mut sw, mut swy, mut swy2) = (0.0, 0.0, 0.0);
                 let rows = self.node_codes.iter().zip(&self.node_y);
                 for ((&c, &v), &w) in rows.zip(&self.w[start..end]) {
