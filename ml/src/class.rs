@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
+use crate::forecast::Forecaster;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -15,6 +16,8 @@ pub enum Task {
     Classification,
     Regression,
     Clustering,
+    /// A time series' next values (COMPARE MODELS with task = 'forecast').
+    Forecast,
 }
 
 impl fmt::Display for Task {
@@ -23,6 +26,7 @@ impl fmt::Display for Task {
             Task::Classification => "classification",
             Task::Regression => "regression",
             Task::Clustering => "clustering",
+            Task::Forecast => "forecast",
         })
     }
 }
@@ -57,6 +61,8 @@ pub enum ModelClass {
     HistGradientBoostingRegressor,
     DummyRegressor,
     KMeans,
+    /// A forecaster (PyCaret's time-series models).
+    Forecast(Forecaster),
 }
 
 /// What values a hyper-parameter takes.
@@ -296,6 +302,27 @@ const HGB: &[ParamSpec] = &[
     JOBS,
 ];
 
+/// The seasonal period of a forecaster.
+const SP: ParamSpec = p(
+    "sp",
+    OptionalInteger,
+    "NULL",
+    "seasonal period (NULL: found from the series' autocorrelation)",
+);
+
+/// A forecaster's entry: PyCaret's id and display name.
+const fn forecaster(f: Forecaster, estimator: &'static str) -> ClassInfo {
+    info(
+        ModelClass::Forecast(f),
+        f.id(),
+        f.name(),
+        F,
+        estimator,
+        false,
+        &[SP],
+    )
+}
+
 /// Everything about a class.
 pub struct ClassInfo {
     pub class: ModelClass,
@@ -332,7 +359,7 @@ const fn info(
 }
 
 use ModelClass as M;
-use Task::{Classification as C, Clustering as K, Regression as R};
+use Task::{Classification as C, Clustering as K, Forecast as F, Regression as R};
 
 /// Every model class, in the order listings show them.
 pub static CLASSES: &[ClassInfo] = &[
@@ -808,6 +835,34 @@ pub static CLASSES: &[ClassInfo] = &[
             JOBS,
         ],
     ),
+    forecaster(
+        Forecaster::Naive,
+        "the last value, repeated (sktime NaiveForecaster, strategy 'last')",
+    ),
+    forecaster(
+        Forecaster::SeasonalNaive,
+        "the last season, repeated (sktime NaiveForecaster, strategy 'last', sp)",
+    ),
+    forecaster(
+        Forecaster::GrandMeans,
+        "the training mean (sktime NaiveForecaster, strategy 'mean')",
+    ),
+    forecaster(
+        Forecaster::PolyTrend,
+        "a least-squares line over the point index (sktime PolynomialTrendForecaster)",
+    ),
+    forecaster(
+        Forecaster::ExpSmooth,
+        "Holt-Winters, fsql's own (statsmodels ExponentialSmoothing)",
+    ),
+    forecaster(
+        Forecaster::Ets,
+        "ETS by maximum likelihood, fsql's own (statsmodels ETSModel)",
+    ),
+    forecaster(
+        Forecaster::Arima,
+        "ARIMA(1,0,0)(0,1,0,sp) by exact maximum likelihood, fsql's own (pmdarima ARIMA)",
+    ),
 ];
 
 impl ModelClass {
@@ -859,12 +914,12 @@ impl ModelClass {
         let key: String = last
             .to_ascii_lowercase()
             .chars()
-            .filter(|c| *c != '_')
+            .filter(|c| *c != '_' && *c != ' ')
             .collect();
         let squash = |s: &str| -> String {
             s.to_ascii_lowercase()
                 .chars()
-                .filter(|c| *c != '_')
+                .filter(|c| *c != '_' && *c != ' ')
                 .collect()
         };
         let aliases: &[(&str, ModelClass)] = &[

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::class::ModelClass;
 use crate::discriminant::{self, Qda};
 use crate::error::{Result, invalid};
+use crate::forecast::ForecastFit;
 use crate::kmeans::{self, KMeans};
 use crate::linear::huber::{self, Huber};
 use crate::linear::logistic::{self, Logistic};
@@ -57,6 +58,8 @@ pub(crate) enum Fitted {
     HgbRegressor(Hgb),
     DummyRegressor(f64),
     KMeans(KMeans),
+    /// A forecast model's series (predicted by time, not from features).
+    Forecast(ForecastFit),
 }
 
 /// What the estimator learns from.
@@ -178,6 +181,12 @@ impl Fitted {
         let binned = |max_bins: usize| Binned::new(x, None, max_bins, threads);
         let fit_intercept = || p.bool("fit_intercept");
         Ok(match class {
+            Forecast(f) => {
+                return Err(invalid(format!(
+                    "{} is a forecaster: it is trained on a series, with time_column",
+                    f.id()
+                )));
+            }
             LogisticRegression => {
                 let (y, k) = classes()?;
                 Fitted::Logistic(logistic::fit(
@@ -489,6 +498,11 @@ impl Fitted {
             Fitted::AdaBoostRegressor(m) => Prediction::Numbers(m.predict_numbers(x)),
             Fitted::HgbRegressor(m) => Prediction::Numbers(m.predict_numbers(x, threads)),
             Fitted::DummyRegressor(v) => Prediction::Numbers(vec![*v; x.rows()]),
+            Fitted::Forecast(_) => {
+                return Err(invalid(
+                    "a forecast model predicts the points after its series, by time",
+                ));
+            }
         })
     }
 
@@ -565,6 +579,7 @@ impl Fitted {
                 vec![("n_iter".into(), m.iterations().to_string())]
             }
             Fitted::KMeans(m) => vec![("n_iter".into(), m.iterations.to_string())],
+            Fitted::Forecast(f) => f.facts(),
             Fitted::Huber(m) => vec![("scale".into(), m.scale.to_string())],
             Fitted::Bayes(m) => vec![
                 ("alpha".into(), m.alpha.to_string()),

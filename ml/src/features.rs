@@ -148,6 +148,14 @@ pub(crate) struct Encoder {
 }
 
 impl Encoder {
+    /// No features (a forecast model's).
+    pub(crate) fn empty() -> Encoder {
+        Encoder {
+            features: Vec::new(),
+            impute: Impute::None,
+        }
+    }
+
     /// Learns the encoding from the training columns: the levels of each
     /// text column; numbers are checked to be finite. The means NULLs are
     /// imputed with are learned by [`Encoder::encode_training`], in the

@@ -11,6 +11,7 @@ use crate::dataset::Dataset;
 use crate::error::{MlError, Result, invalid};
 use crate::estimator::{Fitted, Prediction, Y};
 use crate::features::{Column, Encoder, Impute, Label, TargetKind};
+use crate::forecast::ForecastFit;
 use crate::matrix::Matrix;
 use crate::metrics;
 use crate::par;
@@ -164,6 +165,12 @@ impl Model {
         let params = Params::resolve(class, &spec.params)?;
         let task = class.task();
         match (task, &target) {
+            (Task::Forecast, _) => {
+                return Err(invalid(format!(
+                    "{} is a forecaster: it is trained on a series, with time_column",
+                    class.name()
+                )));
+            }
             (Task::Clustering, Some(_)) => {
                 return Err(invalid(format!(
                     "{} is a clustering model and takes no target_column",
@@ -300,6 +307,55 @@ impl Model {
         }
     }
 
+    /// A forecast model named `name`: `class` is the forecaster most of
+    /// its series use (each series keeps its own in `fit`); `params` as
+    /// given (`sp`).
+    pub fn forecaster(
+        name: &str,
+        class: ModelClass,
+        params: &[(String, Value)],
+        target: &str,
+        fit: ForecastFit,
+    ) -> Result<Model> {
+        let params = Params::resolve(class, params)?;
+        let training_rows = fit.series.iter().map(|s| s.history.len()).sum();
+        let encoder = Encoder::empty();
+        let mut model = Model::assemble(
+            name,
+            class,
+            params,
+            Some(target.to_string()),
+            Impute::None,
+            training_rows,
+            Vec::new(),
+            Fit {
+                encoder,
+                estimator: Fitted::Forecast(fit),
+                labels: Vec::new(),
+                target_kind: None,
+                fit_seconds: 0.0,
+            },
+        );
+        if let Fitted::Forecast(f) = &model.estimator {
+            let mut features: Vec<(String, String)> = f
+                .keys
+                .iter()
+                .map(|k| (k.clone(), "series key".to_string()))
+                .collect();
+            features.push((f.time_column.clone(), format!("time ({})", f.time_type)));
+            model.info.features = features;
+        }
+        Ok(model)
+    }
+
+    /// A forecast model's series; None for other models.
+    pub fn forecast_fit(&self) -> Option<&ForecastFit> {
+        match &self.estimator {
+            Fitted::Forecast(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The feature column names, in training order.
     pub fn feature_names(&self) -> Vec<String> {
         self.encoder.names().into_iter().map(String::from).collect()
@@ -318,6 +374,11 @@ impl Model {
         features: &[(String, Column)],
         with_probability: bool,
     ) -> Result<Predictions> {
+        if self.forecast_fit().is_some() {
+            return Err(invalid(
+                "a forecast model predicts the points after its series, by time",
+            ));
+        }
         let aligned = self.encoder.align(features)?;
         let rows = aligned.first().map_or(0, |c| c.len());
         let classes = self.info.labels.len();
@@ -395,11 +456,11 @@ impl Model {
             }
         }
         Ok(match self.info.task {
+            Task::Regression | Task::Forecast => Predictions::Numbers(spread(&keep, numbers)),
             Task::Clustering => Predictions::Clusters(spread(
                 &keep,
                 classes_out.into_iter().map(i64::from).collect(),
             )),
-            Task::Regression => Predictions::Numbers(spread(&keep, numbers)),
             Task::Classification => Predictions::Labels {
                 kind: self.info.target_kind.unwrap_or(TargetKind::Text),
                 values: spread(
@@ -437,7 +498,7 @@ impl Model {
     fn empty(&self, rows: usize) -> Predictions {
         match self.info.task {
             Task::Clustering => Predictions::Clusters(vec![None; rows]),
-            Task::Regression => Predictions::Numbers(vec![None; rows]),
+            Task::Regression | Task::Forecast => Predictions::Numbers(vec![None; rows]),
             Task::Classification => Predictions::Labels {
                 kind: self.info.target_kind.unwrap_or(TargetKind::Text),
                 values: vec![None; rows],
@@ -526,7 +587,7 @@ pub(crate) fn fit_guarded(
             count: class_count,
         },
         Task::Regression => Y::Numbers(numbers),
-        Task::Clustering => Y::None,
+        Task::Clustering | Task::Forecast => Y::None,
     };
     let started = std::time::Instant::now();
     if matches!(

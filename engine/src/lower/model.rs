@@ -47,6 +47,35 @@ pub(crate) async fn create_model(s: &mut Session, m: &CreateModel, span: Span) -
         }
     }
     let spec = train_spec(&m.options, m.name.span)?;
+    let time = option_text(&m.options, "time_column")?;
+    let forecaster = match spec.class {
+        ModelClass::Forecast(f) => Some(f),
+        _ => None,
+    };
+    match (&time, forecaster) {
+        (Some((_, at)), None) => {
+            return Err(Error::at(
+                *at,
+                format!(
+                    "time_column is an option of forecasters (e.g. model_class = 'ets'); {} does not take one",
+                    spec.class.sklearn_name()
+                ),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Error::at(
+                m.name.span,
+                "a forecaster needs WITH (time_column = '...'), the column that orders the series",
+            ));
+        }
+        _ => {}
+    }
+    if forecaster.is_some() && spec.target.is_none() {
+        return Err(Error::at(
+            m.name.span,
+            "a forecaster needs WITH (target_column = '...'), the series' values",
+        ));
+    }
     let df = Box::pin(super::statement(s, &m.query, span))
         .await?
         .ok_or_else(|| Error::at(span, "CREATE MODEL needs a query that produces rows"))?;
@@ -76,6 +105,28 @@ pub(crate) async fn create_model(s: &mut Session, m: &CreateModel, span: Span) -
         }
         None => None,
     };
+    if let (Some(f), Some((time, at)), Some(target)) = (forecaster, &time, &target) {
+        let time = resolve_column(
+            df.schema(),
+            &Name {
+                value: time.clone(),
+                quoted: false,
+                span: *at,
+            },
+        )
+        .map_err(|_| {
+            Error::at(
+                *at,
+                format!("time_column '{time}' is not a column of the training query"),
+            )
+        })?;
+        let bytes =
+            crate::ml::forecast::create(&name, f, &spec.params, target, &time, df, span).await?;
+        return s
+            .models
+            .put(&name, &bytes)
+            .map_err(|e| Error::at(span, e.to_string()));
+    }
     let batches = df.collect().await.at(span)?;
     let batch = concat_batches(&schema, &batches).at(span)?;
     let mut features = Vec::new();
@@ -132,6 +183,8 @@ fn train_spec(options: &[(Name, Literal)], at: Span) -> Result<TrainSpec> {
                 )
             }
             "target_column" => target = Some(text(key, value)?),
+            // A forecaster's; checked by create_model.
+            "time_column" => {}
             "impute" => {
                 impute = Impute::parse(&text(key, value)?)
                     .map_err(|e| Error::at(key.span, e.to_string()))?
@@ -267,6 +320,9 @@ pub(crate) async fn predict(s: &mut Session, p: &Predict, span: Span) -> Result<
     let df = Box::pin(super::statement(s, &p.input, span))
         .await?
         .ok_or_else(|| Error::at(span, "PREDICT needs a query that produces rows"))?;
+    if let Some(fit) = model.forecast_fit() {
+        return crate::ml::forecast::predict(s, &model, fit, df, span).await;
+    }
     let schema = df.schema().clone();
     let mut args = Vec::with_capacity(model.info.features.len());
     for (feature, kind) in &model.info.features {

@@ -134,7 +134,7 @@ pub(crate) fn target(name: &str, array: &ArrayRef, task: Task) -> Result<Target,
 /// The Arrow type of PREDICT's `target` column.
 pub(crate) fn target_type(task: Task, kind: Option<TargetKind>) -> DataType {
     match (task, kind) {
-        (Task::Regression, _) => DataType::Float64,
+        (Task::Regression | Task::Forecast, _) => DataType::Float64,
         (Task::Clustering, _) => DataType::Int64,
         (Task::Classification, Some(TargetKind::Bool)) => DataType::Boolean,
         (Task::Classification, Some(TargetKind::Text)) => DataType::Utf8,

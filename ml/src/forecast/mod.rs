@@ -6,7 +6,10 @@
 //! MAPE, SMAPE, R2), as sktime computes them.
 
 mod arima;
+mod fit;
 mod smoothing;
+
+pub use fit::{ForecastFit, SeriesFit, show_key};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +20,7 @@ use crate::metrics;
 pub const FORECAST_METRICS: &[&str] = &["MASE", "RMSSE", "MAE", "RMSE", "MAPE", "SMAPE", "R2"];
 
 /// A forecasting model (PyCaret's ids).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Forecaster {
     /// The last value, repeated.
     Naive,
@@ -53,7 +56,7 @@ impl Forecaster {
     ];
 
     /// PyCaret's id.
-    pub fn id(self) -> &'static str {
+    pub const fn id(self) -> &'static str {
         match self {
             Forecaster::Naive => "naive",
             Forecaster::SeasonalNaive => "snaive",
@@ -66,7 +69,7 @@ impl Forecaster {
     }
 
     /// PyCaret's display name.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Forecaster::Naive => "Naive Forecaster",
             Forecaster::SeasonalNaive => "Seasonal Naive Forecaster",
@@ -202,7 +205,7 @@ pub fn scores(train: &[f64], truth: &[f64], pred: &[f64], sp: usize) -> Vec<f64>
         .map(|t| train[t] - train[t - sp])
         .collect();
     let scale_abs = naive.iter().map(|d| d.abs()).sum::<f64>() / naive.len().max(1) as f64;
-    let scale_sq = (naive.iter().map(|d| d * d).sum::<f64>() / naive.len().max(1) as f64).sqrt();
+    let scale_sq = naive.iter().map(|d| d * d).sum::<f64>() / naive.len().max(1) as f64;
     let mae = metrics::mae(truth, pred);
     let rmse = metrics::rmse(truth, pred);
     let eps = f64::EPSILON;
@@ -219,10 +222,11 @@ pub fn scores(train: &[f64], truth: &[f64], pred: &[f64], sp: usize) -> Vec<f64>
         .map(|(t, p)| 2.0 * (t - p).abs() / (t.abs() + p.abs()).max(eps))
         .sum::<f64>()
         / n;
-    let scaled = |e: f64, s: f64| if s > 0.0 { e / s } else { f64::NAN };
+    // sktime divides by the scale or machine epsilon, whichever is larger
+    // (a series its seasonal naive forecast fits exactly has no scale).
     vec![
-        scaled(mae, scale_abs),
-        scaled(rmse, scale_sq),
+        mae / scale_abs.max(eps),
+        (rmse * rmse / scale_sq.max(eps)).sqrt(),
         mae,
         rmse,
         mape,
@@ -341,6 +345,13 @@ mod tests {
         assert!((s[5] - (2.0 / 9.0 + 4.0 / 12.0) / 2.0).abs() < 1e-12);
         // R2 with a constant truth: sklearn's convention (0 when not perfect).
         assert_eq!(s[6], 0.0);
+        // No in-sample scale (the seasonal naive fits exactly): divided by
+        // machine epsilon, as sktime does; a perfect forecast scores 0.
+        let s = scores(&[1.0, 2.0, 1.0, 2.0], &[1.0, 2.0], &[1.0, 2.0], 2);
+        assert_eq!((s[0], s[1]), (0.0, 0.0));
+        let s = scores(&[1.0, 2.0, 1.0, 2.0], &[1.0, 2.0], &[2.0, 2.0], 2);
+        assert_eq!(s[0], 0.5 / f64::EPSILON);
+        assert!((s[1] - (0.5 / f64::EPSILON).sqrt()).abs() < 1e-3);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! (series, model, fold) is a unit of work spread by the engine like any
 //! comparison (`race.rs`, `task.rs`). The leaderboard has a row per
 //! (series, model): the key columns first, then the model and the metrics,
-//! each series' models sorted by the sort metric (default MASE). Forecast
-//! models are compared, not stored.
+//! each series' models sorted by the sort metric (default MASE). The best
+//! `top` are stored as forecast models (`crate::ml::forecast`).
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::functions_aggregate::count::count;
 use datafusion::logical_expr::{SortExpr, col, lit};
 use fsql_ml::compare::{self, BoardRow, FoldScore};
-use fsql_ml::forecast::{self, FORECAST_METRICS, Forecaster};
+use fsql_ml::forecast::{self, FORECAST_METRICS, Forecaster, show_key};
 use fsql_sql::{Name, Span};
 
 use super::options::{CompareOptions, ForecastOptions};
@@ -40,12 +40,6 @@ pub(super) async fn compare(
     f: &ForecastOptions,
     span: Span,
 ) -> Result<DataFrame> {
-    if o.stores && o.top > 0 {
-        return Err(Error::at(
-            o.top_span,
-            "forecast models are compared, not stored: leave out top and into (or write top = 0)",
-        ));
-    }
     let target = super::target_column(&df, &o.target, o.target_span)?;
     let time = super::target_column(&df, &f.time_column, span).map_err(|_| {
         Error::at(
@@ -72,6 +66,16 @@ pub(super) async fn compare(
         ));
     }
     let models = forecasters(o)?;
+    if o.top > models.len() {
+        return Err(Error::at(
+            o.top_span,
+            format!(
+                "top = {} but only {} models are compared",
+                o.top,
+                models.len()
+            ),
+        ));
+    }
     let sort = match &o.sort {
         Some((m, at)) => compare::resolve_metric_in(FORECAST_METRICS, "forecast", m)
             .map_err(|e| Error::at(*at, e.to_string()))?,
@@ -197,12 +201,24 @@ async fn run(
     let model_names: Vec<String> = models.iter().map(|m| m.name().to_string()).collect();
     let mut rows: Vec<BoardRow> = Vec::new();
     let mut row_keys: Vec<&Vec<Option<String>>> = Vec::new();
+    // Each series' models that scored, best first.
+    let mut ranked: Vec<Vec<Forecaster>> = Vec::new();
     for (sr, (key, _)) in series.iter().enumerate() {
         let own: Vec<_> = scores[sr * models.len()..(sr + 1) * models.len()].to_vec();
+        let mut order = Vec::new();
         for r in compare::leaderboard(FORECAST_METRICS, &model_names, &own, sort) {
+            if r.error.is_none()
+                && let Some(at) = model_names.iter().position(|m| *m == r.model)
+            {
+                order.push(models[at]);
+            }
             rows.push(r);
             row_keys.push(key);
         }
+        ranked.push(order);
+    }
+    if o.top > 0 {
+        store_best(s, data, keys, time, target, &series, &ranked, o, f, span).await?;
     }
     let board = board::batch(FORECAST_METRICS, &rows, o.round).at(span)?;
     let mut fields: Vec<Field> = Vec::new();
@@ -219,6 +235,63 @@ async fn run(
     }
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).at(span)?;
     crate::lower::batch_frame(s, batch, span)
+}
+
+/// The best `top` fitted on every point of their series and stored as
+/// `<into>_1` .. `<into>_n`: model k forecasts each series with that
+/// series' k-th best model (its last one that scored when fewer did).
+#[allow(clippy::too_many_arguments)]
+async fn store_best(
+    s: &mut Session,
+    data: &Materialised,
+    keys: &[String],
+    time: &str,
+    target: &str,
+    series: &[(Vec<Option<String>>, usize)],
+    ranked: &[Vec<Forecaster>],
+    o: &CompareOptions,
+    f: &ForecastOptions,
+    span: Span,
+) -> Result<()> {
+    let layout = crate::ml::forecast::Layout {
+        target,
+        time,
+        by: keys,
+        sp: f.sp,
+    };
+    let (time_type, points) = crate::ml::forecast::collect_series(
+        &data.frame,
+        &layout,
+        series.iter().map(|(k, _)| k.clone()).collect(),
+        f.fh,
+        span,
+    )
+    .await?;
+    for k in 0..o.top {
+        let mut chosen = Vec::with_capacity(points.len());
+        for ((key, sr), order) in points.iter().zip(ranked) {
+            let Some(m) = order.get(k).or(order.last()) else {
+                return Err(Error::at(
+                    o.top_span,
+                    if key.is_empty() {
+                        "no model scored on every fold; there is none to store".to_string()
+                    } else {
+                        format!(
+                            "no model scored on every fold of series {}; there is none to store",
+                            show_key(key)
+                        )
+                    },
+                ));
+            };
+            chosen.push((key.clone(), sr.clone(), *m));
+        }
+        let name = format!("{}_{}", o.into, k + 1);
+        let bytes = crate::ml::forecast::model(&name, &layout, &time_type, chosen, span)?;
+        s.models
+            .put(&name, &bytes)
+            .map_err(|e| Error::at(span, e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// The models of a forecast comparison: `models` (default all), without
@@ -310,11 +383,4 @@ async fn series_keys(
         }
     }
     Ok(out)
-}
-
-fn show_key(key: &[Option<String>]) -> String {
-    key.iter()
-        .map(|k| k.clone().unwrap_or_else(|| "NULL".to_string()))
-        .collect::<Vec<_>>()
-        .join("/")
 }

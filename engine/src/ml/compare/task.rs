@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, RecordBatch};
-use datafusion::arrow::compute::{cast, concat_batches, sort_to_indices};
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::array::{Array, AsArray, BinaryBuilder, RecordBatch};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result as DfResult, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -135,7 +135,7 @@ pub(crate) struct Prepared {
     pub dataset: Option<Dataset>,
     pub folds: Option<Folds>,
     /// Each series' values in time order, and its seasonal period.
-    pub series: Vec<(Vec<f64>, usize)>,
+    pub series: Vec<crate::ml::series::Series>,
 }
 
 /// Rows a local comparison registered (the local engines run the units in
@@ -220,7 +220,7 @@ fn prepare(job: &Job) -> std::result::Result<Prepared, String> {
         return Ok(Prepared {
             dataset: None,
             folds: None,
-            series: series(&batch, &job.target, f)?,
+            series: crate::ml::series::series(&batch, &job.target, f)?,
         });
     }
     let mut features = Vec::new();
@@ -247,77 +247,6 @@ fn prepare(job: &Job) -> std::result::Result<Prepared, String> {
         folds: Some(folds),
         series: Vec::new(),
     })
-}
-
-/// The series of a forecast: rows grouped by their key (in the job's key
-/// order), ordered by the time column, with their seasonal periods.
-fn series(
-    batch: &RecordBatch,
-    target: &str,
-    f: &ForecastJob,
-) -> std::result::Result<Vec<(Vec<f64>, usize)>, String> {
-    let column = |name: &str| {
-        batch
-            .column_by_name(name)
-            .cloned()
-            .ok_or_else(|| format!("no column '{name}'"))
-    };
-    let keys: Vec<ArrayRef> =
-        f.by.iter()
-            .map(|k| cast(&column(k)?, &DataType::Utf8).map_err(|e| e.to_string()))
-            .collect::<std::result::Result<_, _>>()?;
-    let values = cast(&column(target)?, &DataType::Float64).map_err(|e| e.to_string())?;
-    let values = values.as_primitive::<Float64Type>();
-    let time = column(&f.time_column)?;
-    let order = sort_to_indices(&time, None, None).map_err(|e| e.to_string())?;
-    let index: std::collections::HashMap<&Vec<Option<String>>, usize> =
-        f.keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
-    let mut out: Vec<Vec<f64>> = vec![Vec::new(); f.keys.len()];
-    let mut last_time: Vec<Option<usize>> = vec![None; f.keys.len()];
-    let time_text = cast(&time, &DataType::Utf8).map_err(|e| e.to_string())?;
-    let time_text = time_text.as_string::<i32>();
-    for row in order.values().iter().map(|r| *r as usize) {
-        let key: Vec<Option<String>> = keys
-            .iter()
-            .map(|k| {
-                let k = k.as_string::<i32>();
-                (!k.is_null(row)).then(|| k.value(row).to_string())
-            })
-            .collect();
-        let Some(&s) = index.get(&key) else {
-            continue;
-        };
-        if time.is_null(row) {
-            return Err(format!("time column '{}' has NULL values", f.time_column));
-        }
-        if let Some(prev) = last_time[s]
-            && time_text.value(prev) == time_text.value(row)
-        {
-            return Err(format!(
-                "time column '{}' repeats {} in one series; a series has one value per time",
-                f.time_column,
-                time_text.value(row)
-            ));
-        }
-        if values.is_null(row) {
-            return Err(format!(
-                "target '{target}' is NULL at {} = {}",
-                f.time_column,
-                time_text.value(row)
-            ));
-        }
-        last_time[s] = Some(row);
-        out[s].push(values.value(row));
-    }
-    Ok(out
-        .into_iter()
-        .map(|y| {
-            let sp = f.sp.unwrap_or_else(|| {
-                fsql_ml::forecast::detect_sp(&y[..y.len().saturating_sub(f.fh)])
-            });
-            (y, sp)
-        })
-        .collect())
 }
 
 /// Every Parquet file under `dir` (sorted by path), read in full.
@@ -480,7 +409,7 @@ fn run_forecast(
     let (Some(&(s, model)), Some(fold)) = (f.candidates.get(c), fold) else {
         return Outcome::Failed("forecast models are compared, not stored".to_string());
     };
-    let Some((y, sp)) = p.series.get(s) else {
+    let Some(crate::ml::series::Series { y, sp, .. }) = p.series.get(s) else {
         return Outcome::Failed(format!("no series #{s}"));
     };
     let cutoffs = match fsql_ml::forecast::cutoffs(y.len(), f.fh, job.folds) {
