@@ -13,6 +13,7 @@ pub mod limits;
 mod lower;
 pub mod ml;
 pub mod output;
+mod overlay;
 mod planner;
 pub mod session;
 mod sniff;

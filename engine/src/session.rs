@@ -25,6 +25,7 @@ use crate::error::{AtSpan, Error, Result};
 use crate::lower;
 use crate::ml::ModelStore;
 use crate::output::{CollectSink, Sink};
+use crate::overlay::OverlayCatalogs;
 use crate::template;
 
 /// A dataframe a script exposed with YIELD.
@@ -56,6 +57,10 @@ pub struct Session {
     last_span: Span,
     /// Where CREATE MODEL stores models and PREDICT finds them.
     pub(crate) models: ModelStore,
+    /// A forked session's catalogs: its bound names are its own.
+    overlay: Option<Arc<OverlayCatalogs>>,
+    /// Rows the last statement wrote, when it was DML (INSERT ...).
+    pub(crate) affected: Option<u64>,
 }
 
 impl Session {
@@ -92,7 +97,76 @@ impl Session {
             last_step_produced: false,
             last_span: Span::empty(),
             models: ModelStore::new(crate::ml::store::DEFAULT_DIR),
+            overlay: None,
+            affected: None,
         })
+    }
+
+    /// A session on this one's engine (its context, memory pool, cluster
+    /// and model store) with nothing of its own yet: the catalog tables are
+    /// shared with this session and every other fork, while the dataframes
+    /// each binds, its previous dataframe and variables are its own. What
+    /// a server gives each connection. The base session must outlive its
+    /// forks on the cluster engine (it owns the embedded cluster).
+    pub fn fork(&self, sink: Box<dyn Sink>) -> Session {
+        use datafusion::execution::session_state::SessionStateBuilder;
+        let state = self.ctx.state();
+        let options = state.config().options();
+        let overlay = OverlayCatalogs::new(
+            state.catalog_list().clone(),
+            &options.catalog.default_catalog,
+            &options.catalog.default_schema,
+        )
+        .map(Arc::new);
+        let mut builder = SessionStateBuilder::new_from_existing(state)
+            .with_session_id(format!("fsql-{}", unique_suffix()));
+        if let Some(o) = &overlay {
+            builder = builder.with_catalog_list(o.clone());
+        }
+        Session {
+            engine: self.engine,
+            cluster: self.cluster.clone(),
+            embedded: None,
+            ctx: SessionContext::new_with_state(builder.build()),
+            frames: HashMap::new(),
+            last: None,
+            variables: self.variables.clone(),
+            yielded: Vec::new(),
+            sink,
+            scratch: None,
+            last_step_produced: false,
+            last_span: Span::empty(),
+            models: self.models.clone(),
+            overlay,
+            affected: None,
+        }
+    }
+
+    /// Registers `table` as `name` for this session only (a fork's own
+    /// layer; the context's default schema otherwise).
+    fn register_own(&self, name: &str, table: Arc<dyn TableProvider>, span: Span) -> Result<()> {
+        if let Some(o) = &self.overlay {
+            o.own().bind(name, table);
+            return Ok(());
+        }
+        let reference = TableReference::bare(name.to_string());
+        if self.ctx.table_exist(reference.clone()).at(span)? {
+            self.ctx.deregister_table(reference.clone()).at(span)?;
+        }
+        self.ctx.register_table(reference, table).at(span)?;
+        Ok(())
+    }
+
+    /// Removes this session's own `name` (see [`Session::register_own`]).
+    fn unregister_own(&self, name: &str, span: Span) -> Result<()> {
+        if let Some(o) = &self.overlay {
+            o.own().unbind(name);
+            return Ok(());
+        }
+        self.ctx
+            .deregister_table(TableReference::bare(name.to_string()))
+            .at(span)?;
+        Ok(())
     }
 
     /// Keeps models in `dir` from now on (default `.fsql/models` under the
@@ -123,6 +197,13 @@ impl Session {
     /// statement.
     pub fn last(&self) -> Option<&DataFrame> {
         self.last.as_ref()
+    }
+
+    /// Forgets the previous dataframe: the next script starts its anonymous
+    /// chain afresh (named dataframes stay). A server does this per request.
+    pub fn forget_previous(&mut self) {
+        self.last = None;
+        self.last_step_produced = false;
     }
 
     /// A named dataframe (`name = ...`).
@@ -248,8 +329,15 @@ impl Session {
         self.last_step_produced
     }
 
+    /// Rows the last statement run wrote, when it was an INSERT (or other
+    /// DML); None otherwise.
+    pub fn affected_rows(&self) -> Option<u64> {
+        self.affected
+    }
+
     async fn run_step(&mut self, step: &Step) -> Result<()> {
         self.last_step_produced = false;
+        self.affected = None;
         let nested = self.register_nested(step).await?;
         let produced = match &step.statement {
             Statement::Previous => Some(self.input(None, step.span).await?),
@@ -257,9 +345,7 @@ impl Session {
         };
         // The statement's plan holds the nested dataframes; their names can go.
         for name in nested {
-            self.ctx
-                .deregister_table(TableReference::bare(name))
-                .at(step.span)?;
+            self.unregister_own(&name, step.span)?;
         }
         let Some(mut df) = produced else {
             if !step.modifiers.is_empty() || step.yield_.is_some() {
@@ -294,9 +380,7 @@ impl Session {
             let df = lower::statement(self, &n.statement, n.span)
                 .await?
                 .ok_or_else(|| Error::at(n.span, "a nested statement must produce a dataframe"))?;
-            let table = TableReference::bare(n.name.clone());
-            self.ctx.deregister_table(table.clone()).at(n.span)?;
-            self.ctx.register_table(table, view(&df)).at(n.span)?;
+            self.register_own(&n.name, view(&df), n.span)?;
             names.push(n.name.clone());
         }
         Ok(names)
@@ -305,11 +389,7 @@ impl Session {
     /// Binds `name` to `df`, visible as a table to later SQL.
     pub(crate) fn bind(&mut self, name: &Name, df: DataFrame) -> Result<()> {
         let key = name.normalized();
-        let table = TableReference::bare(key.clone());
-        if self.ctx.table_exist(table.clone()).at(name.span)? {
-            self.ctx.deregister_table(table.clone()).at(name.span)?;
-        }
-        self.ctx.register_table(table, view(&df)).at(name.span)?;
+        self.register_own(&key, view(&df), name.span)?;
         self.frames.insert(key, df);
         Ok(())
     }

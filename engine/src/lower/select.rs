@@ -1,6 +1,7 @@
 //! SQL statements. A query without FROM reads the previous dataframe
 //! (anonymous chaining); any other SQL DataFusion accepts runs as is.
 
+use datafusion::arrow::array::AsArray;
 use std::collections::HashSet;
 
 use datafusion::common::TableReference;
@@ -46,8 +47,26 @@ pub(crate) async fn sql(
 ) -> Result<Option<DataFrame>> {
     let df = plan(s, stmt.clone(), span).await?;
     match df.logical_plan() {
-        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Dml(_) => {
-            // Run it now: DDL already ran while planning; DML needs its stream.
+        LogicalPlan::Dml(_) => {
+            // DML needs its stream; it answers with the rows it wrote.
+            let batches = df.collect().await.at(span)?;
+            let mut rows = 0u64;
+            for b in &batches {
+                if let Some(c) = b.column_by_name("count") {
+                    let c = datafusion::arrow::compute::cast(
+                        c,
+                        &datafusion::arrow::datatypes::DataType::UInt64,
+                    )
+                    .at(span)?;
+                    let c = c.as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+                    rows += c.iter().flatten().sum::<u64>();
+                }
+            }
+            s.affected = Some(rows);
+            Ok(None)
+        }
+        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => {
+            // Run it now: DDL already ran while planning.
             df.collect().await.at(span)?;
             Ok(None)
         }
