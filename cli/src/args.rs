@@ -10,7 +10,7 @@ use fsql_engine::Engine;
     name = "fsql",
     version,
     about = "FugueSQL scripts and SQL on DataFusion",
-    after_help = "Examples:\n  fsql run examples/01_basics.fsql\n  fsql run examples/01_basics.fsql --engine cluster\n  fsql cluster scheduler --bind 127.0.0.1:50050\n  fsql cluster executor --scheduler 127.0.0.1:50050\n  fsql -c \"SELECT 1 AS x\"\n  fsql run report.fsql --define day=2026-11-24 --format csv > out.csv"
+    after_help = "Examples:\n  fsql run examples/01_basics.fsql\n  fsql run examples/01_basics.fsql --engine cluster\n  fsql cluster scheduler --bind 127.0.0.1:50050\n  fsql cluster executor --scheduler 127.0.0.1:50050\n  fsql -c \"SELECT 1 AS x\"\n  fsql serve --bind 127.0.0.1:31337\n  fsql run report.fsql --define day=2026-11-24 --format csv > out.csv"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -74,6 +74,8 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: String,
     },
+    /// Serve Arrow Flight SQL (ADBC, JDBC, ...) on the chosen engine.
+    Serve(crate::serve::ServeArgs),
     /// Start a process of a Ballista cluster (scheduler or executor).
     Cluster {
         #[command(subcommand)]

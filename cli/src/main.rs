@@ -1,10 +1,12 @@
-//! The `fsql` binary: `fsql run FILE`, `fsql -c 'script'`, scripts on stdin.
+//! The `fsql` binary: `fsql run FILE`, `fsql -c 'script'`, scripts on stdin,
+//! `fsql serve` (Flight SQL), `fsql cluster ...`.
 
 mod args;
 mod cluster;
 mod progress;
 mod repl;
 mod report;
+mod serve;
 mod sinks;
 
 use std::io::{IsTerminal, Read};
@@ -52,6 +54,9 @@ fn main() -> ExitCode {
     };
     if let Some(Command::Cluster { role }) = &cli.command {
         return cluster::run(runtime, &cli, role);
+    }
+    if let Some(Command::Serve(args)) = &cli.command {
+        return serve::run(runtime, &cli, args);
     }
     match script {
         Some((name, text)) => {
@@ -123,7 +128,7 @@ fn read_script(cli: &Cli) -> anyhow::Result<Option<(String, String)>> {
     }
     match &cli.command {
         Some(Command::Run { file }) if file == "-" => Ok(Some(("<stdin>".into(), read_stdin()?))),
-        Some(Command::Cluster { .. }) => Ok(None),
+        Some(Command::Cluster { .. } | Command::Serve(_)) => Ok(None),
         Some(Command::Run { file }) => {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("cannot read script '{file}': {e}"))?;
