@@ -496,3 +496,53 @@ async fn the_cluster_engine_serves_the_same() {
         server.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_data_root_and_programs() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("data")).unwrap();
+    std::fs::write(
+        root.path().join("data/sales.csv"),
+        "region,amount\na,1\nb,2\n",
+    )
+    .unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.csv"), "x\n42\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.path(), root.path().join("data/escape")).unwrap();
+    let server = Server::start(&["--read-only", "--data-root", root.path().to_str().unwrap()]);
+    let mut c = server.client().await;
+    // Reading inside the root works, relative to it.
+    let b = query(&mut c, "SELECT SUM(amount) AS s FROM 'data/sales.csv'").await;
+    assert!(text(&b).contains("| 3 "), "{}", text(&b));
+    let secret = outside.path().join("secret.csv");
+    for (statement, message) in [
+        (format!("SELECT * FROM '{}'", secret.display()), "outside this server's data root"),
+        (format!("LOAD '{}'", secret.display()), "outside this server's data root"),
+        ("LOAD 'data/../../x.csv'".to_string(), "'..' is not allowed"),
+        ("SELECT * FROM 'data/escape/secret.csv'".to_string(), "outside this server's data root"),
+        ("LOAD 'data/*.csv'".to_string(), "symbolic link"),
+        ("SELECT 1 AS x\nSAVE OVERWRITE 'data/out.csv'".to_string(), "read-only"),
+        ("CREATE TABLE t (x INT)".to_string(), "read-only"),
+        (
+            "d = CREATE [[1.0, 2.0]] SCHEMA x:double,y:double\n\
+             CREATE MODEL m WITH (model_class = 'LinearRegression', target_column = 'y') AS (SELECT * FROM d)"
+                .to_string(),
+            "read-only",
+        ),
+        (
+            "SELECT 1 AS x\nTRANSFORM USING exec('cat') SCHEMA *".to_string(),
+            "--allow-exec",
+        ),
+    ] {
+        let e = c.execute(statement.clone(), None).await.unwrap_err().to_string();
+        assert!(e.contains(message), "{statement}: {e}");
+    }
+    assert!(!root.path().join("data/out.csv").exists());
+    let info = c
+        .get_sql_info(vec![SqlInfo::FlightSqlServerReadOnly])
+        .await
+        .unwrap();
+    let facts = text(&fetch(&mut c, info).await);
+    assert!(facts.contains("true"), "{facts}");
+}

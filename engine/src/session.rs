@@ -26,6 +26,7 @@ use crate::lower;
 use crate::ml::ModelStore;
 use crate::output::{CollectSink, Sink};
 use crate::overlay::OverlayCatalogs;
+use crate::policy::Policy;
 use crate::template;
 
 /// A dataframe a script exposed with YIELD.
@@ -61,6 +62,8 @@ pub struct Session {
     overlay: Option<Arc<OverlayCatalogs>>,
     /// Rows the last statement wrote, when it was DML (INSERT ...).
     pub(crate) affected: Option<u64>,
+    /// What this session may do (read-only, programs, data root).
+    pub(crate) policy: Policy,
 }
 
 impl Session {
@@ -99,6 +102,7 @@ impl Session {
             models: ModelStore::new(crate::ml::store::DEFAULT_DIR),
             overlay: None,
             affected: None,
+            policy: Policy::default(),
         })
     }
 
@@ -139,6 +143,7 @@ impl Session {
             models: self.models.clone(),
             overlay,
             affected: None,
+            policy: self.policy.clone(),
         }
     }
 
@@ -329,6 +334,11 @@ impl Session {
         self.last_step_produced
     }
 
+    /// Limits what this session (and its forks) may do; see [`Policy`].
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
     /// Rows the last statement run wrote, when it was an INSERT (or other
     /// DML); None otherwise.
     pub fn affected_rows(&self) -> Option<u64> {
@@ -338,6 +348,10 @@ impl Session {
     async fn run_step(&mut self, step: &Step) -> Result<()> {
         self.last_step_produced = false;
         self.affected = None;
+        self.policy.check(&step.statement, step.span)?;
+        for n in &step.nested {
+            self.policy.check(&n.statement, n.span)?;
+        }
         let nested = self.register_nested(step).await?;
         let produced = match &step.statement {
             Statement::Previous => Some(self.input(None, step.span).await?),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
-use fsql_engine::{CollectSink, Session};
+use fsql_engine::{CollectSink, Policy, Session};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
@@ -50,6 +50,17 @@ pub struct ServeArgs {
     /// Serve a non-loopback address without authentication.
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// Refuse everything that writes: SAVE, CREATE/DROP of tables and
+    /// models, INSERT, COPY.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Every file path (LOAD, SAVE, FROM 'x.csv', EXPORT/IMPORT MODEL,
+    /// locations) must stay inside DIR; relative paths are relative to it.
+    #[arg(long, value_name = "DIR", env = "FSQL_DATA_ROOT")]
+    pub data_root: Option<PathBuf>,
+    /// Let scripts run programs (TRANSFORM ... USING exec(...)).
+    #[arg(long)]
+    pub allow_exec: bool,
     /// Seconds running requests get to finish after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub grace: u64,
@@ -93,6 +104,17 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             args.bind
         );
     }
+    let data_root = match &args.data_root {
+        Some(dir) => {
+            let root = dir
+                .canonicalize()
+                .map_err(|e| anyhow::anyhow!("--data-root {}: {e}", dir.display()))?;
+            std::env::set_current_dir(&root)
+                .map_err(|e| anyhow::anyhow!("--data-root {}: {e}", root.display()))?;
+            Some(root)
+        }
+        None => None,
+    };
     let mut base = Session::open(
         cli.engine,
         crate::cluster_options(cli),
@@ -101,6 +123,11 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     base.set_model_dir(&cli.model_dir);
+    base.set_policy(Policy {
+        read_only: args.read_only,
+        allow_exec: args.allow_exec,
+        data_root,
+    });
     for (k, v) in &cli.defines {
         base.set_variable(k.clone(), v.clone());
     }
@@ -108,7 +135,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let service = FsqlFlightSql {
         state: state.clone(),
         auth: auth.clone(),
-        read_only: false,
+        read_only: args.read_only,
     };
     let flight = FlightServiceServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE)

@@ -43,6 +43,9 @@ pub(crate) async fn register(s: &Session, stmt: &mut Statement, span: Span) -> R
     if let Some(e) = finder.error {
         return Err(e);
     }
+    for f in &finder.found {
+        s.policy.check_path(&f.path, f.path_span)?;
+    }
     let mut registered = Vec::new();
     for f in finder.found {
         let result = read(s, &f, span).await.and_then(|df| {
