@@ -546,3 +546,32 @@ async fn read_only_data_root_and_programs() {
     let facts = text(&fetch(&mut c, info).await);
     assert!(facts.contains("true"), "{facts}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_beyond_the_limit_are_refused() {
+    let server = Server::start(&["--max-connections", "2"]);
+    let mut one = server.client().await;
+    let mut two = server.client().await;
+    assert_eq!(query(&mut one, "SELECT 1 AS x").await[0].num_rows(), 1);
+    assert_eq!(query(&mut two, "SELECT 1 AS x").await[0].num_rows(), 1);
+    // The third connection is closed when it connects.
+    let third = async {
+        let channel = Channel::from_shared(format!("http://{}", server.addr))
+            .unwrap()
+            .connect()
+            .await?;
+        let mut c = FlightSqlServiceClient::new(channel);
+        c.execute("SELECT 1".into(), None)
+            .await
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    };
+    assert!(third.await.is_err());
+    assert!(server.log().contains("--max-connections reached"));
+    // When one goes, another may come.
+    drop(one);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut four = server.client().await;
+    assert_eq!(query(&mut four, "SELECT 1 AS x").await[0].num_rows(), 1);
+    assert_eq!(query(&mut two, "SELECT 2 AS x").await[0].num_rows(), 1);
+}

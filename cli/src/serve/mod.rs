@@ -7,6 +7,7 @@
 //! cancels them and exits 0. See docs/serve.md.
 
 mod auth;
+mod limit;
 mod metadata;
 mod queries;
 mod service;
@@ -21,8 +22,8 @@ use std::time::Duration;
 use arrow_flight::flight_service_server::FlightServiceServer;
 use fsql_engine::{CollectSink, Policy, Session};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::args::Cli;
 use auth::Auth;
@@ -50,6 +51,12 @@ pub struct ServeArgs {
     /// Serve a non-loopback address without authentication.
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// Serve TLS with this certificate (PEM; with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Refuse everything that writes: SAVE, CREATE/DROP of tables and
     /// models, INSERT, COPY.
     #[arg(long)]
@@ -61,6 +68,10 @@ pub struct ServeArgs {
     /// Let scripts run programs (TRANSFORM ... USING exec(...)).
     #[arg(long)]
     pub allow_exec: bool,
+    /// Most client connections open at once (more are closed when they
+    /// connect). Default: no limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
     /// Seconds running requests get to finish after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub grace: u64,
@@ -162,11 +173,27 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         })
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+        };
+        let identity = Identity::from_pem(read(cert)?, read(key)?);
+        builder = builder
+            .tls_config(ServerTlsConfig::new().identity(identity))
+            .map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
+    }
+    let server = builder
         .add_service(InterceptedService::new(flight, auth::interceptor(auth)))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
-            let _ = stop_rx.await;
-        });
+        .serve_with_incoming_shutdown(
+            limit::incoming(
+                TcpIncoming::from(listener),
+                args.max_connections.map(|n| n as usize),
+            ),
+            async {
+                let _ = stop_rx.await;
+            },
+        );
     tokio::pin!(server);
     tokio::select! {
         r = &mut server => r?,
