@@ -229,6 +229,32 @@ async fn queries_scripts_prepared_statements_and_metadata() {
         .unwrap();
     let facts = text(&fetch(&mut c, info).await);
     assert!(facts.contains("fsql"), "{facts}");
+    // No keys (DataFusion tables have none), but a well-formed answer, as
+    // JDBC's getPrimaryKeys / getImportedKeys expect.
+    let info = c
+        .get_primary_keys(arrow_flight::sql::CommandGetPrimaryKeys {
+            catalog: None,
+            db_schema: None,
+            table: "kept".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        Schema::try_from(info.clone()).unwrap().field(5).name(),
+        "key_sequence"
+    );
+    let keys = fetch(&mut c, info).await;
+    assert_eq!(keys.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    let info = c
+        .get_imported_keys(arrow_flight::sql::CommandGetImportedKeys {
+            catalog: None,
+            db_schema: None,
+            table: "kept".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(Schema::try_from(info.clone()).unwrap().fields().len(), 13);
+    assert!(fetch(&mut c, info).await.iter().all(|b| b.num_rows() == 0));
     let info = c.get_xdbc_type_info(Default::default()).await.unwrap();
     assert!(text(&fetch(&mut c, info).await).contains("TIMESTAMP"));
 

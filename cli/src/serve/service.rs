@@ -12,7 +12,8 @@ use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
-    ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetDbSchemas,
+    ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetCrossReference,
+    CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys, CommandGetPrimaryKeys,
     CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
     CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementQuery,
     CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
@@ -92,6 +93,11 @@ fn one_batch(batch: RecordBatch) -> Response<DoGetStream> {
         .build(futures::stream::once(async move { Ok(batch) }))
         .map_err(Status::from);
     Response::new(Box::pin(stream))
+}
+
+/// No rows with `schema` (key listings: fsql's tables have no keys).
+fn empty(schema: Schema) -> Result<Response<DoGetStream>, Status> {
+    Ok(one_batch(RecordBatch::new_empty(Arc::new(schema))))
 }
 
 /// The record batches a DoPut carries.
@@ -229,6 +235,86 @@ impl FlightSqlService for FsqlFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         let schema = query.into_builder(metadata::xdbc_types()).schema();
         command_info(query, &schema, request.into_inner())
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        command_info(
+            query,
+            &metadata::primary_keys_schema(),
+            request.into_inner(),
+        )
+    }
+
+    async fn get_flight_info_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        command_info(
+            query,
+            &metadata::foreign_keys_schema(),
+            request.into_inner(),
+        )
+    }
+
+    async fn get_flight_info_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        command_info(
+            query,
+            &metadata::foreign_keys_schema(),
+            request.into_inner(),
+        )
+    }
+
+    async fn get_flight_info_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        command_info(
+            query,
+            &metadata::foreign_keys_schema(),
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_primary_keys(
+        &self,
+        _query: CommandGetPrimaryKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        empty(metadata::primary_keys_schema())
+    }
+
+    async fn do_get_exported_keys(
+        &self,
+        _query: CommandGetExportedKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        empty(metadata::foreign_keys_schema())
+    }
+
+    async fn do_get_imported_keys(
+        &self,
+        _query: CommandGetImportedKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        empty(metadata::foreign_keys_schema())
+    }
+
+    async fn do_get_cross_reference(
+        &self,
+        _query: CommandGetCrossReference,
+        _request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        empty(metadata::foreign_keys_schema())
     }
 
     async fn do_get_statement(
