@@ -222,6 +222,7 @@ fn python_adbc_client() {
         "parameter and pandas ok",
         "million rows ok",
         "error ok",
+        "ingest ok",
         "metadata ok",
     ] {
         assert!(stdout.contains(check), "{check}: {stdout}");

@@ -147,6 +147,12 @@ impl Session {
         }
     }
 
+    /// Makes `table` readable as `name` by this session only (a server's
+    /// temporary tables), replacing what the session had under that name.
+    pub fn register_temporary(&self, name: &str, table: Arc<dyn TableProvider>) -> Result<()> {
+        self.register_own(name, table, Span::empty())
+    }
+
     /// Registers `table` as `name` for this session only (a fork's own
     /// layer; the context's default schema otherwise).
     fn register_own(&self, name: &str, table: Arc<dyn TableProvider>, span: Span) -> Result<()> {

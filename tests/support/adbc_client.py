@@ -65,6 +65,37 @@ with connect(**{header: f"Bearer {token}"}) as conn:
         except adbc_driver_manager.Error as e:
             assert "no_such_table" in str(e), e
         print("error ok")
+    # Bulk ingestion (pandas users' upload): create, append, refuse a
+    # second create, replace; a temporary table is the connection's own.
+    import pyarrow as pa
+
+    data = pa.table({"k": pa.array([1, 2, 3], pa.int64()), "name": ["x", "y", "z"]})
+    with conn.cursor() as cur:
+        assert cur.adbc_ingest("uploaded", data, mode="create") == 3
+        assert cur.adbc_ingest("uploaded", data, mode="append") == 3
+        cur.execute("SELECT COUNT(*) AS n, SUM(k) AS s FROM uploaded")
+        assert cur.fetchone() == (6, 12)
+        try:
+            cur.adbc_ingest("uploaded", data, mode="create")
+            raise SystemExit("a second create was accepted")
+        except adbc_driver_manager.Error as e:
+            assert "already exists" in str(e), e
+        assert cur.adbc_ingest("uploaded", data.slice(0, 1), mode="replace") == 1
+        cur.execute("SELECT COUNT(*) FROM uploaded")
+        assert cur.fetchone() == (1,)
+        cur.adbc_ingest("scratch", data, mode="create", temporary=True)
+        cur.execute("SELECT COUNT(*) FROM scratch")
+        assert cur.fetchone() == (3,)
+    with connect(**{header: f"Bearer {token}"}) as other:
+        with other.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM uploaded")
+            assert cur.fetchone() == (1,)
+            try:
+                cur.execute("SELECT COUNT(*) FROM scratch")
+                raise SystemExit("another connection saw a temporary table")
+            except adbc_driver_manager.Error as e:
+                assert "scratch" in str(e), e
+    print("ingest ok")
     # Metadata: the connection's dataframes, with their columns.
     objects = conn.adbc_get_objects(depth="all").read_all().to_pylist()
     tables = {

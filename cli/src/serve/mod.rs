@@ -7,6 +7,7 @@
 //! cancels them and exits 0. See docs/serve.md.
 
 mod auth;
+mod ingest;
 mod limit;
 mod metadata;
 mod queries;

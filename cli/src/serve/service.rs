@@ -15,9 +15,9 @@ use arrow_flight::sql::{
     ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetCrossReference,
     CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys, CommandGetPrimaryKeys,
     CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
-    CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementQuery,
-    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
-    TicketStatementQuery,
+    CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
+    CommandStatementQuery, CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt,
+    SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
     Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
@@ -430,6 +430,34 @@ impl FlightSqlService for FsqlFlightSql {
     ) -> Result<i64, Status> {
         let who = caller(&request);
         queries::update(&self.state, &who, request.remote_addr(), &ticket.query).await
+    }
+
+    async fn do_put_statement_ingest(
+        &self,
+        cmd: CommandStatementIngest,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        if self.read_only {
+            return Err(Status::permission_denied(
+                "this server is read-only: ingestion is refused",
+            ));
+        }
+        let who = caller(&request);
+        let peer = request.remote_addr();
+        let stream = request
+            .into_inner()
+            .map_err(arrow_flight::error::FlightError::from);
+        let mut decoded = FlightRecordBatchStream::new_from_flight_data(stream);
+        let mut batches = Vec::new();
+        while let Some(b) = decoded.try_next().await.map_err(Status::from)? {
+            batches.push(b);
+        }
+        let schema = match (decoded.schema(), batches.first()) {
+            (Some(s), _) => s.clone(),
+            (None, Some(b)) => b.schema(),
+            (None, None) => return Err(Status::invalid_argument("no data and no schema sent")),
+        };
+        super::ingest::ingest(&self.state, &who, peer, &cmd, schema, batches).await
     }
 
     async fn do_put_prepared_statement_query(
