@@ -172,30 +172,18 @@ fn python_adbc_client() {
     std::fs::write(&token, "adbc-test-token").unwrap();
     let password = dir.path().join("password");
     std::fs::write(&password, "adbc-pass").unwrap();
+    let (mut server, addr) = start(
+        dir.path(),
+        &[
+            "--user".as_ref(),
+            "ada".as_ref(),
+            "--password-file".as_ref(),
+            password.as_os_str(),
+            "--token-file".as_ref(),
+            token.as_os_str(),
+        ],
+    );
     let log = dir.path().join("serve.log");
-    let mut server = Command::new(FSQL)
-        .args(["serve", "--bind", "127.0.0.1:0", "--user", "ada"])
-        .arg("--password-file")
-        .arg(&password)
-        .arg("--token-file")
-        .arg(&token)
-        .arg("--model-dir")
-        .arg(dir.path().join("models"))
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find(|w| w.starts_with("127.0.0.1:"))
-        .expect("the address")
-        .to_string();
     let client = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/support/adbc_client.py"
