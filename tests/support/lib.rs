@@ -5,6 +5,7 @@
 //! carries over between records, as in the REPL). A record's rows are what
 //! its last PRINT showed if it ends with PRINT, else the previous dataframe.
 
+pub mod ml_session;
 pub mod roundtrip;
 
 use std::path::{Path, PathBuf};
