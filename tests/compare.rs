@@ -8,9 +8,8 @@
 
 use std::sync::Arc;
 
-use fsql_engine::ClusterOptions;
 use fsql_tests::Target;
-use fsql_tests::ml_session::{Events, root, rows, session};
+use fsql_tests::ml_session::{Events, root, rows, session, threads_session};
 
 const CLASSIFY: &str = "d = LOAD 'tests/data/ml/breast_cancer.csv' (header=true, infer_schema=true)\n\
     COMPARE MODELS FROM (DROP COLUMNS split FROM d) WITH (target = 'benign', folds = 4, \
@@ -111,11 +110,7 @@ async fn the_leaderboard_is_the_same_on_every_engine() {
 async fn failing_and_skipped_models_are_rows_with_their_error() {
     std::env::set_current_dir(root()).unwrap();
     let models = tempfile::tempdir().unwrap();
-    let target = Target {
-        engine: fsql_engine::Engine::Threads,
-        cluster: ClusterOptions::default(),
-    };
-    let mut s = session(&target, models.path(), Arc::new(Events::default())).await;
+    let (mut s, _) = threads_session(models.path()).await;
     // A copied column makes each class's covariance singular: QDA fails
     // (scikit-learn raises too), the others do not.
     let chart = models.path().join("board.svg");
@@ -178,12 +173,7 @@ async fn failing_and_skipped_models_are_rows_with_their_error() {
 async fn bad_input_is_refused_before_training() {
     std::env::set_current_dir(root()).unwrap();
     let models = tempfile::tempdir().unwrap();
-    let target = Target {
-        engine: fsql_engine::Engine::Threads,
-        cluster: ClusterOptions::default(),
-    };
-    let events = Arc::new(Events::default());
-    let mut s = session(&target, models.path(), events.clone()).await;
+    let (mut s, events) = threads_session(models.path()).await;
     s.run("d = LOAD 'tests/data/ml/iris.csv' (header=true, infer_schema=true)")
         .await
         .unwrap();
@@ -273,13 +263,8 @@ async fn experiments_search_the_grid_and_store_the_best() {
     assert_eq!(tables[0], tables[1]);
     assert_eq!(tables[0], tables[2]);
     // Bad grids are refused before any training.
-    let target = Target {
-        engine: fsql_engine::Engine::Threads,
-        cluster: ClusterOptions::default(),
-    };
     let models = tempfile::tempdir().unwrap();
-    let events = Arc::new(Events::default());
-    let mut s = session(&target, models.path(), events.clone()).await;
+    let (mut s, events) = threads_session(models.path()).await;
     s.run("d = LOAD 'tests/data/ml/diabetes.csv' (header=true, infer_schema=true)")
         .await
         .unwrap();

@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
-use fsql_engine::ClusterOptions;
 use fsql_tests::Target;
-use fsql_tests::ml_session::{Events, root, rows, session};
+use fsql_tests::ml_session::{Events, root, rows, session, threads_session};
 
 const AIRLINE: &str = "air = LOAD 'tests/data/ml/airline.csv' (header=true, infer_schema=true)";
 
@@ -121,12 +120,7 @@ async fn forecasts_match_pycaret_on_every_engine() {
 async fn bad_forecasts_are_refused_before_training() {
     std::env::set_current_dir(root()).unwrap();
     let models = tempfile::tempdir().unwrap();
-    let target = Target {
-        engine: fsql_engine::Engine::Threads,
-        cluster: ClusterOptions::default(),
-    };
-    let events = Arc::new(Events::default());
-    let mut s = session(&target, models.path(), events.clone()).await;
+    let (mut s, events) = threads_session(models.path()).await;
     s.run(AIRLINE).await.unwrap();
     for (statement, message) in [
         (

@@ -124,15 +124,17 @@ fn writes(statement: &Statement) -> Option<&'static str> {
         Statement::ImportModel { .. } => Some("IMPORT MODEL"),
         Statement::CreateExperiment(_) => Some("CREATE EXPERIMENT (it stores the best model)"),
         Statement::CompareModels(c) => {
-            let stores = c.options.iter().any(|(k, v)| {
-                k.value.eq_ignore_ascii_case("chart")
-                    || (k.value.eq_ignore_ascii_case("top") && *v != Literal::Number("0".into()))
-                    || k.value.eq_ignore_ascii_case("into")
-            });
+            // It stores `top` models (default 1) unless told top = 0; a
+            // chart is a file; `into` names models to store.
+            let has = |key: &str| {
+                c.options
+                    .iter()
+                    .any(|(k, _)| k.value.eq_ignore_ascii_case(key))
+            };
             let top_zero = c.options.iter().any(|(k, v)| {
                 k.value.eq_ignore_ascii_case("top") && *v == Literal::Number("0".into())
             });
-            (stores || !top_zero)
+            (!top_zero || has("chart") || has("into"))
                 .then_some("COMPARE MODELS storing its best models (write top = 0, and no chart)")
         }
         Statement::Explain(e) => writes(&e.statement),
@@ -267,6 +269,27 @@ fn leads_out(dir: &Path, root: &Path, budget: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_only_refuses_what_writes() {
+        let first = |text: &str| fsql_sql::parse(text).unwrap().steps[0].statement.clone();
+        let refused = |text: &str| writes(&first(text)).is_some();
+        assert!(refused("COMPARE MODELS FROM t WITH (target = 'y')"));
+        assert!(!refused(
+            "COMPARE MODELS FROM t WITH (target = 'y', top = 0)"
+        ));
+        assert!(refused(
+            "COMPARE MODELS FROM t WITH (target = 'y', top = 0, chart = 'b.svg')"
+        ));
+        assert!(refused(
+            "COMPARE MODELS FROM t WITH (target = 'y', top = 2)"
+        ));
+        assert!(refused("SAVE OVERWRITE 'x.csv'"));
+        assert!(refused("CREATE TABLE t (x INT)"));
+        assert!(refused("INSERT INTO t VALUES (1)"));
+        assert!(!refused("SELECT 1 AS x"));
+        assert!(!refused("SHOW TABLES"));
+    }
 
     #[test]
     fn paths_stay_inside_the_root() {

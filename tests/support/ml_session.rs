@@ -89,3 +89,14 @@ pub async fn rows(s: &Session) -> Vec<Vec<String>> {
     }
     out
 }
+
+/// A session on the threads engine with models in `models`, and its
+/// progress events.
+pub async fn threads_session(models: &std::path::Path) -> (Session, Arc<Events>) {
+    let target = Target {
+        engine: fsql_engine::Engine::Threads,
+        cluster: fsql_engine::ClusterOptions::default(),
+    };
+    let events = Arc::new(Events::default());
+    (session(&target, models, events.clone()).await, events)
+}

@@ -207,24 +207,10 @@ pub async fn update(
     Ok(count)
 }
 
-/// Runs `df` for its effect: DataFusion's DML answers with one `count`
-/// row; any other query counts its rows.
+/// Runs `df` (a prepared query executed as an update) and counts its rows.
+/// DML never gets here: the engine runs it and reports its count.
 async fn affected(df: DataFrame) -> Result<i64, Status> {
-    let is_count = df.schema().fields().len() == 1 && df.schema().field(0).name() == "count";
     let batches = df.collect().await.map_err(df_error)?;
-    if is_count {
-        let mut total = 0i64;
-        for b in &batches {
-            for row in 0..b.num_rows() {
-                if let Ok(ScalarValue::UInt64(Some(n))) =
-                    ScalarValue::try_from_array(b.column(0), row)
-                {
-                    total += n as i64;
-                }
-            }
-        }
-        return Ok(total);
-    }
     Ok(batches.iter().map(|b| b.num_rows() as i64).sum())
 }
 
@@ -318,6 +304,18 @@ pub fn unknown_statement() -> Status {
     Status::not_found("no such prepared statement (closed, expired, or never made)")
 }
 
+/// A prepared statement's text, plan and bound parameters.
+type PreparedParts = (String, Option<DataFrame>, Option<Vec<ScalarValue>>);
+
+/// Prepared statement `handle`'s text, plan and bound parameters.
+fn prepared(state: &State, caller: &Caller, handle: &str) -> Result<PreparedParts, Status> {
+    state
+        .with_prepared(handle, caller, |p| {
+            (p.query.clone(), p.frame.clone(), p.params.clone())
+        })
+        .ok_or_else(unknown_statement)
+}
+
 /// Executes prepared statement `handle` as a query: its plan with the
 /// bound parameters, or its script run now.
 pub async fn execute_prepared(
@@ -326,11 +324,7 @@ pub async fn execute_prepared(
     peer: Option<SocketAddr>,
     handle: &str,
 ) -> Result<(SchemaRef, String), Status> {
-    let (query, frame, params) = state
-        .with_prepared(handle, caller, |p| {
-            (p.query.clone(), p.frame.clone(), p.params.clone())
-        })
-        .ok_or_else(unknown_statement)?;
+    let (query, frame, params) = prepared(state, caller, handle)?;
     match frame {
         Some(df) => {
             let df = bind_frame(df, params)?;
@@ -347,11 +341,7 @@ pub async fn update_prepared(
     peer: Option<SocketAddr>,
     handle: &str,
 ) -> Result<i64, Status> {
-    let (query, frame, params) = state
-        .with_prepared(handle, caller, |p| {
-            (p.query.clone(), p.frame.clone(), p.params.clone())
-        })
-        .ok_or_else(unknown_statement)?;
+    let (query, frame, params) = prepared(state, caller, handle)?;
     match frame {
         Some(df) => affected(bind_frame(df, params)?).await,
         None => update(state, caller, peer, &query).await,
