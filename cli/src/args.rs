@@ -62,6 +62,28 @@ pub struct Cli {
     #[arg(long, global = true, env = "FSQL_TEMP_DIR", value_name = "DIR")]
     pub temp_dir: Option<std::path::PathBuf>,
 
+    /// A Python file whose top-level functions USING finds by bare name
+    /// (`TRANSFORM ... USING add_qty`), as in FugueSQL (repeatable;
+    /// FSQL_UDF takes a ':'-separated list).
+    #[arg(
+        long = "udf",
+        global = true,
+        env = "FSQL_UDF",
+        value_name = "FILE",
+        value_delimiter = ':'
+    )]
+    pub udf: Vec<std::path::PathBuf>,
+
+    /// The Python interpreter that runs Python functions (it needs pandas and pyarrow).
+    #[arg(
+        long,
+        global = true,
+        env = "FSQL_PYTHON",
+        value_name = "PATH",
+        default_value = "python3"
+    )]
+    pub python: String,
+
     /// How PRINT output is written to stdout.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

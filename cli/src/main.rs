@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 use clap::Parser;
-use fsql_engine::{ClusterOptions, Session, template};
+use fsql_engine::{ClusterOptions, PythonConfig, Session, template};
 
 use crate::args::{Cli, Command, OutputFormat};
 
@@ -64,14 +64,21 @@ fn main() -> ExitCode {
             runtime.block_on(run(&cli, &name, &text, show_result))
         }
         // No script and a terminal: the interactive REPL.
-        None => repl::run(
-            runtime,
-            cli.engine,
-            cluster_options(&cli),
-            cli.format,
-            &cli.defines,
-            &cli.model_dir,
-        ),
+        None => match python_config(&cli) {
+            Ok(python) => repl::run(
+                runtime,
+                cli.engine,
+                cluster_options(&cli),
+                cli.format,
+                &cli.defines,
+                &cli.model_dir,
+                python,
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -83,6 +90,13 @@ async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {
         Err(e) => return report::error(name, text, &e),
     };
     session.set_model_dir(&cli.model_dir);
+    match python_config(cli) {
+        Ok(p) => session.set_python(p),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     for (k, v) in &cli.defines {
         session.set_variable(k.clone(), v.clone());
     }
@@ -109,6 +123,11 @@ async fn run(cli: &Cli, name: &str, text: &str, show_result: bool) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The Python interpreter and `--udf` files, read now.
+pub(crate) fn python_config(cli: &Cli) -> anyhow::Result<PythonConfig> {
+    PythonConfig::new(Some(cli.python.clone()), &cli.udf).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Where `--engine cluster` runs, from the command line.

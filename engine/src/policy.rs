@@ -48,16 +48,23 @@ impl Policy {
             ));
         }
         match statement {
-            Statement::Transform(t) => {
-                if let Transformer::Exec { span: at, .. } = &t.using
-                    && !self.allow_exec
-                {
+            Statement::Transform(t) => match &t.using {
+                Transformer::Exec { span: at, .. } if !self.allow_exec => {
                     return Err(Error::at(
                         *at,
                         "exec(...) transformers are refused on this server (it was not started with --allow-exec)",
                     ));
                 }
-            }
+                // The server's own --udf functions are its choice; code a
+                // client names by module or file is a program like exec.
+                Transformer::Python(p) if !self.allow_exec => {
+                    return Err(Error::at(
+                        p.span,
+                        "Python functions named by module or file are refused on this server (it was not started with --allow-exec); the functions of its --udf files are allowed",
+                    ));
+                }
+                _ => {}
+            },
             Statement::Load(l) => self.check_path(&l.path, l.path_span)?,
             Statement::Save(sv) => self.check_path(&sv.path, sv.path_span)?,
             Statement::ExportModel { options, .. } | Statement::ImportModel { options, .. } => {

@@ -27,6 +27,7 @@ use crate::ml::ModelStore;
 use crate::output::{CollectSink, Sink};
 use crate::overlay::OverlayCatalogs;
 use crate::policy::Policy;
+use crate::python::PythonConfig;
 use crate::template;
 
 /// A dataframe a script exposed with YIELD.
@@ -64,6 +65,8 @@ pub struct Session {
     pub(crate) affected: Option<u64>,
     /// What this session may do (read-only, programs, data root).
     pub(crate) policy: Policy,
+    /// The interpreter and `--udf` files Python functions come from.
+    pub(crate) python: PythonConfig,
 }
 
 impl Session {
@@ -103,6 +106,7 @@ impl Session {
             overlay: None,
             affected: None,
             policy: Policy::default(),
+            python: PythonConfig::default(),
         })
     }
 
@@ -144,6 +148,7 @@ impl Session {
             overlay,
             affected: None,
             policy: self.policy.clone(),
+            python: self.python.clone(),
         }
     }
 
@@ -343,6 +348,12 @@ impl Session {
     /// Limits what this session (and its forks) may do; see [`Policy`].
     pub fn set_policy(&mut self, policy: Policy) {
         self.policy = policy;
+    }
+
+    /// The Python interpreter and the `--udf` files whose functions USING
+    /// finds by bare name.
+    pub fn set_python(&mut self, python: PythonConfig) {
+        self.python = python;
     }
 
     /// Rows the last statement run wrote, when it was an INSERT (or other

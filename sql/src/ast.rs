@@ -119,7 +119,8 @@ pub enum Statement {
     /// `CREATE [OR REPLACE] EXPERIMENT name WITH (...) AS (..)`: a grid
     /// search; its trials, and the best model stored as `name`.
     CreateExperiment(CreateExperiment),
-    /// `TRANSFORM`, `OUTTRANSFORM`, `OUTPUT`: user code per partition.
+    /// `TRANSFORM`, `OUTTRANSFORM`, `OUTPUT`: user code per partition;
+    /// `PROCESS` and `CREATE USING`: user code over whole dataframes.
     Transform(Transform),
     /// `ZIP a, b [how] [BY keys] [PRESORT ..]`
     Zip(Zip),
@@ -128,7 +129,7 @@ pub enum Statement {
     Previous,
 }
 
-/// Which of the three transform statements was written.
+/// Which of the user-code statements was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransformKind {
     /// `TRANSFORM`: the result is a dataframe.
@@ -137,6 +138,28 @@ pub enum TransformKind {
     OutTransform,
     /// `OUTPUT`: run for side effects; no dataframe.
     Output,
+    /// `PROCESS [df, ...] USING f`: f sees whole dataframes; any result.
+    Process,
+    /// `CREATE USING f`: f makes a dataframe from nothing (no inputs).
+    Create,
+}
+
+impl TransformKind {
+    /// The statement's keyword(s).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TransformKind::Transform => "TRANSFORM",
+            TransformKind::OutTransform => "OUTTRANSFORM",
+            TransformKind::Output => "OUTPUT",
+            TransformKind::Process => "PROCESS",
+            TransformKind::Create => "CREATE",
+        }
+    }
+
+    /// True when the statement produces a dataframe.
+    pub fn produces(self) -> bool {
+        !matches!(self, TransformKind::OutTransform | TransformKind::Output)
+    }
 }
 
 /// `TRANSFORM [df, ...] [PREPARTITION BY ..] USING x [PARAMS ..] [SCHEMA ..]`
@@ -156,12 +179,27 @@ pub struct Transform {
 /// What runs on each partition.
 #[derive(Debug, Clone)]
 pub enum Transformer {
-    /// A built-in transformer by name (`USING row_number`).
+    /// A bare name (`USING row_number`, `USING add_running_qty`): a built-in
+    /// transformer or a function of the session's `--udf` files.
     Builtin(Name),
+    /// A Python function named where it lives: `USING mypkg.module.fn` (an
+    /// importable module) or `USING 'udf.py:fn'` (a file).
+    Python(PythonRef),
     /// `USING exec('python3 fit.py', 'arg', ...)`: an external program. The
     /// first string is split like a shell command line (no shell runs);
     /// every further string is one more argument, as written.
     Exec { args: Vec<String>, span: Span },
+}
+
+/// Where a Python function named in USING lives.
+#[derive(Debug, Clone)]
+pub struct PythonRef {
+    /// A module path (`mypkg.module`) or a file path (`udf.py`).
+    pub location: String,
+    /// True for a file (`'udf.py:fn'`), false for a module path.
+    pub file: bool,
+    pub function: String,
+    pub span: Span,
 }
 
 /// The SCHEMA of a TRANSFORM: `*` (all input columns), `*-a-b` (all but

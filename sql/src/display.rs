@@ -544,11 +544,7 @@ fn ml_value(f: &mut Formatter<'_>, v: &Literal) -> fmt::Result {
 
 impl Display for Transform {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            TransformKind::Transform => "TRANSFORM",
-            TransformKind::OutTransform => "OUTTRANSFORM",
-            TransformKind::Output => "OUTPUT",
-        })?;
+        f.write_str(self.kind.keyword())?;
         if !self.inputs.is_empty() {
             f.write_char(' ')?;
             comma(f, &self.inputs)?;
@@ -558,6 +554,12 @@ impl Display for Transform {
         }
         match &self.using {
             Transformer::Builtin(n) => write!(f, " USING {n}")?,
+            Transformer::Python(p) if p.file => write!(
+                f,
+                " USING {}",
+                quote(&format!("{}:{}", p.location, p.function))
+            )?,
+            Transformer::Python(p) => write!(f, " USING {}.{}", p.location, p.function)?,
             Transformer::Exec { args, .. } => {
                 // The program as one shell-quoted string, the rest as given.
                 let (program, rest) = args.split_first().expect("exec has a program");

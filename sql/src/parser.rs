@@ -44,6 +44,25 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
     Ok(Script { steps })
 }
 
+/// Parses a TRANSFORM output schema on its own (`*, x:int`), as a Python
+/// function's `# schema:` hint writes it. Spans are within `text`.
+pub fn parse_output_schema(text: &str) -> Result<crate::ast::OutputSchema, ParseError> {
+    let tokens = tokenize(text)?;
+    let mut p = Parser {
+        cur: Cursor::new(tokens, text),
+        nested: Vec::new(),
+    };
+    let schema = p.output_schema()?;
+    if !p.cur.at_end() {
+        let t = p.cur.peek();
+        return Err(ParseError::new(
+            format!("unexpected {} in the schema", describe(&t.token)),
+            t.span,
+        ));
+    }
+    Ok(schema)
+}
+
 pub(crate) struct Parser {
     pub(crate) cur: Cursor,
     /// Nested statements found in the current step's SQL.
@@ -83,6 +102,8 @@ fn starts_nested(tokens: &[TokenWithSpan]) -> bool {
             }))
         || (kw(0, "TAKE") && number(1))
         || kw(0, "TRANSFORM")
+        || kw(0, "PROCESS")
+        || (kw(0, "CREATE") && kw(1, "USING"))
         || kw(0, "ZIP")
         || (kw(0, "SAMPLE") && (number(1) || kw(1, "REPLACE")))
 }
@@ -164,6 +185,9 @@ impl Parser {
                 }));
             }
         }
+        if self.cur.is_kw("CREATE") && self.cur.is_kw_at(1, "USING") {
+            return self.transform();
+        }
         if let Some(statement) = self.ml_statement()? {
             return Ok(statement);
         }
@@ -214,13 +238,16 @@ impl Parser {
                 return Ok(Statement::Previous);
             }
         }
-        if c.is_kw("TRANSFORM") || c.is_kw("OUTTRANSFORM") || c.is_kw("OUTPUT") {
+        if ["TRANSFORM", "OUTTRANSFORM", "OUTPUT", "PROCESS"]
+            .iter()
+            .any(|kw| c.is_kw(kw))
+        {
             return self.transform();
         }
         if c.is_kw("ZIP") {
             return self.zip();
         }
-        for kw in ["PROCESS", "SUB", "CONNECT"] {
+        for kw in ["SUB", "CONNECT"] {
             if c.is_kw(kw) {
                 return Err(ParseError::new(
                     format!("{kw} is not supported by this version of fsql"),
@@ -241,7 +268,8 @@ impl Parser {
     /// tokens ahead (what `EXPLAIN` may be followed by, besides SQL).
     fn fugue_dataframe_at(&self, n: usize) -> bool {
         let c = &self.cur;
-        (c.is_kw_at(n, "CREATE") && matches!(c.peek_at(n + 1).token, Token::LBracket))
+        (c.is_kw_at(n, "CREATE")
+            && (matches!(c.peek_at(n + 1).token, Token::LBracket) || c.is_kw_at(n + 1, "USING")))
             || [
                 "LOAD",
                 "TAKE",
@@ -249,6 +277,7 @@ impl Parser {
                 "FILL",
                 "RENAME",
                 "TRANSFORM",
+                "PROCESS",
                 "ZIP",
             ]
             .iter()

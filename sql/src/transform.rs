@@ -1,6 +1,7 @@
-//! Parsing of the partition-wise statements: `TRANSFORM`, `OUTTRANSFORM`,
-//! `OUTPUT` (user code per partition) and `ZIP` (co-partitioned dataframes
-//! for a TRANSFORM that sees each key's groups together).
+//! Parsing of the user-code statements: `TRANSFORM`, `OUTTRANSFORM`,
+//! `OUTPUT` (user code per partition), `PROCESS` and `CREATE USING` (user
+//! code over whole dataframes) and `ZIP` (co-partitioned dataframes for a
+//! TRANSFORM that sees each key's groups together).
 
 use datafusion::sql::sqlparser::tokenizer::Token;
 
@@ -9,23 +10,34 @@ use crate::error::ParseError;
 use crate::parser::Parser;
 
 impl Parser {
-    /// `TRANSFORM|OUTTRANSFORM|OUTPUT [df, ...] [PREPARTITION ..] USING x
-    /// [PARAMS ..] [SCHEMA ..]`, PARAMS and SCHEMA in either order.
+    /// `TRANSFORM|OUTTRANSFORM|OUTPUT|PROCESS [df, ...] [PREPARTITION ..]
+    /// USING x [PARAMS ..] [SCHEMA ..]`, PARAMS and SCHEMA in either order;
+    /// `CREATE USING x [PARAMS ..] [SCHEMA ..]`.
     pub(crate) fn transform(&mut self) -> Result<Statement, ParseError> {
         let kind = if self.cur.eat_kw("TRANSFORM") {
             TransformKind::Transform
         } else if self.cur.eat_kw("OUTTRANSFORM") {
             TransformKind::OutTransform
+        } else if self.cur.eat_kw("PROCESS") {
+            TransformKind::Process
+        } else if self.cur.eat_kw("CREATE") {
+            TransformKind::Create
         } else {
             self.cur.expect_kw("OUTPUT")?;
             TransformKind::Output
         };
-        let inputs = if self.cur.is_kw("USING") || self.at_partition_spec() {
-            Vec::new()
+        let inputs =
+            if kind == TransformKind::Create || self.cur.is_kw("USING") || self.at_partition_spec()
+            {
+                Vec::new()
+            } else {
+                self.dataframe_list("a dataframe name")?
+            };
+        let mut partition = if kind == TransformKind::Create {
+            None
         } else {
-            self.dataframe_list("a dataframe name")?
+            self.partition_spec()?
         };
-        let mut partition = self.partition_spec()?;
         if partition.is_none() && self.cur.eat_kw("PRESORT") {
             // PRESORT alone: the whole dataframe is one group, in this order.
             partition = Some(PartitionSpec {
@@ -34,7 +46,11 @@ impl Parser {
             });
         }
         if !self.cur.is_kw("USING") {
-            return Err(self.cur.expected("USING and a transformer"));
+            return Err(self.cur.expected(if kind == TransformKind::Create {
+                "USING and a function after CREATE"
+            } else {
+                "USING and a transformer"
+            }));
         }
         self.cur.next();
         let using = self.transformer()?;
@@ -45,7 +61,7 @@ impl Parser {
                 params = Some(self.params()?);
             } else if self.cur.is_kw("SCHEMA") && schema.is_none() {
                 let at = self.cur.next().span;
-                if kind != TransformKind::Transform {
+                if !kind.produces() {
                     return Err(ParseError::new(
                         "OUTTRANSFORM and OUTPUT produce no dataframe, so they take no SCHEMA",
                         at,
@@ -71,8 +87,50 @@ impl Parser {
         }))
     }
 
-    /// `name` (a built-in) or `exec('program args', 'arg', ...)`.
+    /// `name` (a built-in or a `--udf` function), `module.path.fn`,
+    /// `'file.py:fn'` or `exec('program args', 'arg', ...)`.
     fn transformer(&mut self) -> Result<Transformer, ParseError> {
+        if matches!(
+            self.cur.peek().token,
+            Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)
+        ) {
+            let (text, span) = self.string("'file.py:function'")?;
+            let parsed = text
+                .rsplit_once(':')
+                .map(|(f, n)| (f.trim(), n.trim()))
+                .filter(|(f, n)| !f.is_empty() && is_identifier(n));
+            let Some((file, function)) = parsed else {
+                return Err(ParseError::new(
+                    "a function in a file is written 'path/to/file.py:function'",
+                    span,
+                ));
+            };
+            return Ok(Transformer::Python(PythonRef {
+                location: file.to_string(),
+                file: true,
+                function: function.to_string(),
+                span,
+            }));
+        }
+        if matches!(self.cur.peek().token, Token::Word(_))
+            && matches!(self.cur.peek_at(1).token, Token::Period)
+        {
+            let first = self.name("a module path")?;
+            let mut parts = vec![first.value];
+            let mut span = first.span;
+            while self.cur.eat_token(&Token::Period) {
+                let n = self.name("the next part of the module path, or the function")?;
+                span = span.union(&n.span);
+                parts.push(n.value);
+            }
+            let function = parts.pop().expect("two parts at least");
+            return Ok(Transformer::Python(PythonRef {
+                location: parts.join("."),
+                file: false,
+                function,
+                span,
+            }));
+        }
         if self.cur.is_kw("exec") && matches!(self.cur.peek_at(1).token, Token::LParen) {
             let start = self.cur.next().span;
             self.cur.next();
@@ -100,7 +158,7 @@ impl Parser {
     }
 
     /// `*, b:int`, `*-a-b, c:str`, `a:int, b:str`
-    fn output_schema(&mut self) -> Result<OutputSchema, ParseError> {
+    pub(crate) fn output_schema(&mut self) -> Result<OutputSchema, ParseError> {
         let start = self.cur.peek().span;
         let mut items = Vec::new();
         loop {
@@ -205,6 +263,14 @@ impl Parser {
     }
 }
 
+/// A Python identifier (letters, digits and `_`, not starting with a digit).
+fn is_identifier(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use crate::ast::*;
@@ -258,6 +324,57 @@ mod tests {
         round_trip(
             "TRANSFORM a, b HASH PREPARTITION 4 BY k PRESORT v DESC USING exec('python3 \"my fit.py\"', 'x y') PARAMS n:3 SCHEMA *-j-k~m, z:[int]\n\
              OUTTRANSFORM USING fill_forward\nt = TRANSFORM PREPARTITION BY k USING row_number PERSIST YIELD DATAFRAME AS r",
+        );
+    }
+
+    #[test]
+    fn python_functions_process_and_create() {
+        let Statement::Transform(t) =
+            statement("TRANSFORM a PREPARTITION BY k USING mypkg.sub.add_qty SCHEMA *, q:long")
+        else {
+            panic!()
+        };
+        let Transformer::Python(p) = &t.using else {
+            panic!()
+        };
+        assert_eq!((p.location.as_str(), p.file), ("mypkg.sub", false));
+        assert_eq!(p.function, "add_qty");
+        let Statement::Transform(t) = statement("OUTPUT a USING 'dir/udf.py:show'") else {
+            panic!()
+        };
+        let Transformer::Python(p) = &t.using else {
+            panic!()
+        };
+        assert_eq!((p.location.as_str(), p.file), ("dir/udf.py", true));
+        assert_eq!(p.function, "show");
+
+        let Statement::Transform(t) = statement("PROCESS a, b USING merge PARAMS n:2 SCHEMA x:int")
+        else {
+            panic!()
+        };
+        assert_eq!(t.kind, TransformKind::Process);
+        assert_eq!(t.inputs.len(), 2);
+        let Statement::Transform(t) = statement("CREATE USING make PARAMS n:3") else {
+            panic!()
+        };
+        assert_eq!(t.kind, TransformKind::Create);
+        assert!(t.inputs.is_empty() && t.partition.is_none());
+        assert!(!statement("PROCESS USING f").is_output());
+        // Both produce dataframes: assignable and nestable.
+        let s =
+            parse("x = CREATE USING make\ny = PROCESS x USING f\nSELECT * FROM (CREATE USING g)")
+                .unwrap();
+        assert_eq!(s.steps.len(), 3);
+        assert_eq!(s.steps[2].nested.len(), 1);
+        round_trip(
+            "x = CREATE USING make PARAMS n:3 SCHEMA a:int\nPROCESS x PREPARTITION BY a USING pkg.m.f\nOUTPUT USING 'u dir/udf.py:show'",
+        );
+        let e = parse("TRANSFORM USING 'udf.py' SCHEMA *").unwrap_err();
+        assert!(e.message.contains("'path/to/file.py:function'"), "{e}");
+        let e = parse("CREATE USING").unwrap_err();
+        assert!(
+            e.message.contains("function") || e.message.contains("name"),
+            "{e}"
         );
     }
 

@@ -48,6 +48,7 @@ pub fn run(
     format: OutputFormat,
     defines: &[(String, String)],
     model_dir: &std::path::Path,
+    python: fsql_engine::PythonConfig,
 ) -> ExitCode {
     let output = Output::stdout();
     let names = Arc::new(Mutex::new(Names::default()));
@@ -60,6 +61,7 @@ pub fn run(
         }
     };
     session.set_model_dir(model_dir);
+    session.set_python(python);
     let mut repl = Repl {
         session,
         runtime,

@@ -116,6 +116,8 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             args.bind
         );
     }
+    // The --udf files are read before --data-root changes the folder.
+    let python = crate::python_config(cli)?;
     let data_root = match &args.data_root {
         Some(dir) => {
             let root = dir
@@ -135,6 +137,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     base.set_model_dir(&cli.model_dir);
+    base.set_python(python);
     base.set_policy(Policy {
         read_only: args.read_only,
         allow_exec: args.allow_exec,

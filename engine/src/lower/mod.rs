@@ -9,6 +9,7 @@ mod load;
 mod model;
 mod paths;
 pub(crate) mod print;
+mod python;
 mod sample;
 mod save;
 mod select;

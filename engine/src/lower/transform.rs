@@ -7,6 +7,8 @@
 //! - A zipped input, or several inputs (an implicit inner ZIP by the keys):
 //!   each group hands every dataframe's rows for the key to the transformer.
 //! - OUTTRANSFORM / OUTPUT run at once and produce no dataframe.
+//! - PROCESS, CREATE USING and OUTPUT with a Python function hand whole
+//!   dataframes to it once (`super::python`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,12 +24,13 @@ use fsql_sql::{
     Transformer as Using, Zip,
 };
 
-use super::{resolve_column, using};
+use super::{python, resolve_column, using};
 use crate::error::{AtSpan, Error, Result};
+use crate::python::Op;
 use crate::session::Session;
 use crate::transform::exec::base_type;
 use crate::transform::node::{TransformNode, ZipNode};
-use crate::transform::spec::{TransformSpec, ZipHow};
+use crate::transform::spec::{TransformSpec, Transformer, ZipHow};
 use crate::types::to_arrow;
 
 /// The inputs of a transform with how they are grouped.
@@ -44,6 +47,15 @@ pub(crate) async fn transform(
     t: &Transform,
     span: Span,
 ) -> Result<Option<DataFrame>> {
+    if t.kind == TransformKind::Create {
+        let r = python::resolve(s, t, Op::Create, 0)?.ok_or_else(|| {
+            Error::at(
+                using_span(&t.using),
+                "CREATE USING runs a Python function (of a --udf file, mypkg.module.fn or 'udf.py:fn')",
+            )
+        })?;
+        return python::whole(s, t, Op::Create, Vec::new(), r, span).await;
+    }
     let mut frames = Vec::new();
     if t.inputs.is_empty() {
         frames.push(s.input(None, span).await?);
@@ -51,12 +63,60 @@ pub(crate) async fn transform(
     for n in &t.inputs {
         frames.push(s.named(n).await?);
     }
+    if matches!(t.kind, TransformKind::Process | TransformKind::Output) {
+        let op = if t.kind == TransformKind::Process {
+            Op::Process
+        } else {
+            Op::Output
+        };
+        if frames.iter().any(|f| zip_of(f).is_some()) && !matches!(t.using, Using::Exec { .. }) {
+            return Err(Error::at(
+                span,
+                "a zipped dataframe is for TRANSFORM / OUTTRANSFORM; PROCESS and OUTPUT take dataframes by name",
+            ));
+        }
+        if let Some(r) = python::resolve(s, t, op, frames.len())? {
+            return python::whole(s, t, op, frames, r, span).await;
+        }
+        if t.kind == TransformKind::Process {
+            return Err(Error::at(
+                using_span(&t.using),
+                "PROCESS runs a Python function (of a --udf file, mypkg.module.fn or 'udf.py:fn'); run a program per group with TRANSFORM ... USING exec(...)",
+            ));
+        }
+    }
     let g = grouping(frames, t.partition.as_ref(), span)?;
-    let discard = t.kind != TransformKind::Transform;
-    let (transformer, natural) = using::transformer(t, &g.inputs, &g.keys, span)?;
+    let discard = !t.kind.produces();
+    let op = if discard {
+        Op::OutTransform
+    } else {
+        Op::Transform
+    };
+    let (transformer, natural) = match python::resolve(s, t, op, g.inputs.len())? {
+        Some(r) => {
+            let schema = if discard {
+                None
+            } else {
+                python::schema(t, &r, &g.inputs)?
+            };
+            if schema.is_none() && !discard {
+                return Err(Error::at(
+                    r.span,
+                    format!(
+                        "TRANSFORM USING {} needs a SCHEMA, or a '# schema: *, x:double' comment right above the function (fugue's schema hint)",
+                        r.f.shown
+                    ),
+                ));
+            }
+            (Transformer::Python(r.f), schema)
+        }
+        None => using::transformer(t, &g.inputs, &g.keys, span)?,
+    };
+    let python = matches!(transformer, Transformer::Python(_));
     let schema = match (&t.schema, natural) {
+        (Some(_), Some(natural)) if python => natural,
         (Some(declared), natural) => {
-            let schema = declared_schema(declared, &g)?;
+            let schema = declared_schema(declared, &g.inputs)?;
             if let Some(natural) = natural {
                 same_columns(&natural, &schema, declared.span)?;
             }
@@ -65,21 +125,13 @@ pub(crate) async fn transform(
         (None, Some(natural)) => natural,
         (None, None) if discard => Schema::empty(),
         (None, None) => {
-            let at = match &t.using {
-                Using::Exec { span, .. } => *span,
-                Using::Builtin(n) => n.span,
-            };
             return Err(Error::at(
-                at,
+                using_span(&t.using),
                 "TRANSFORM USING exec(...) needs a SCHEMA: the columns the program writes (SCHEMA * keeps the input's, SCHEMA *, x:double adds one)",
             ));
         }
     };
-    let kind = match t.kind {
-        TransformKind::Transform => "TRANSFORM",
-        TransformKind::OutTransform => "OUTTRANSFORM",
-        TransformKind::Output => "OUTPUT",
-    };
+    let kind = t.kind.keyword();
     let spec = TransformSpec {
         keys: g.keys,
         presort: g.presort,
@@ -330,11 +382,19 @@ pub(crate) async fn zip(s: &Session, z: &Zip, span: Span) -> Result<DataFrame> {
     Ok(DataFrame::new(s.ctx.state(), plan))
 }
 
+fn using_span(u: &Using) -> Span {
+    match u {
+        Using::Exec { span, .. } => *span,
+        Using::Builtin(n) => n.span,
+        Using::Python(p) => p.span,
+    }
+}
+
 /// The SCHEMA as written: `*` (the input columns; for zipped inputs every
 /// input's columns, first occurrence kept), `*-a` and `name:type` fields.
-fn declared_schema(declared: &OutputSchema, g: &Grouping) -> Result<Schema> {
+pub(super) fn declared_schema(declared: &OutputSchema, inputs: &[DataFrame]) -> Result<Schema> {
     let mut all: Vec<Field> = Vec::new();
-    for df in &g.inputs {
+    for df in inputs {
         for f in df.schema().fields() {
             if !all.iter().any(|a| a.name() == f.name()) {
                 all.push(f.as_ref().clone());

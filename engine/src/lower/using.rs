@@ -44,6 +44,10 @@ pub(super) fn transformer(
             };
             Ok((Transformer::Program(program), None))
         }
+        Using::Python(r) => Err(Error::at(
+            r.span,
+            "a Python function is resolved before built-ins (a bug if you see this)",
+        )),
         Using::Builtin(name) => {
             if inputs.len() > 1 {
                 return Err(Error::at(
@@ -189,7 +193,7 @@ fn column_or(
 }
 
 /// `30`, `1.5` (seconds), `'500ms'`, `'30s'`, `'5m'`.
-fn duration_ms(v: &Literal) -> Option<u64> {
+pub(super) fn duration_ms(v: &Literal) -> Option<u64> {
     let (number, unit) = match v {
         Literal::Number(n) => (n.as_str(), "s"),
         Literal::String(s) => {

@@ -32,6 +32,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::group::{groups, has_presort, sort_options};
 use super::process;
 use super::spec::{TransformSpec, Transformer, conform};
+use crate::python::{self, Op};
 
 #[derive(Debug)]
 pub struct TransformExec {
@@ -241,7 +242,7 @@ impl ExecutionPlan for TransformExec {
                 }
                 let batch = concat_batches(&s_schema, &batches)?;
                 inputs.push(match spec.transformer {
-                    Transformer::Program(_) => portable(batch)?,
+                    Transformer::Program(_) | Transformer::Python(_) => portable(batch)?,
                     Transformer::Builtin(_) => batch,
                 });
             }
@@ -279,6 +280,23 @@ pub(crate) fn portable(batch: RecordBatch) -> Result<RecordBatch> {
 
 fn is_view(t: &DataType) -> bool {
     matches!(t, DataType::Utf8View | DataType::BinaryView)
+}
+
+/// `schema` with plain text and binary types, every column nullable: what
+/// a Python function is asked to return.
+pub(crate) fn portable_schema(schema: &Schema) -> Schema {
+    Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_data_type(base_type(f.data_type()))
+                    .with_nullable(true)
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The type a view type is a layout of (others unchanged).
@@ -322,11 +340,22 @@ fn run(
             }
             Ok(out)
         }
-        Transformer::Program(p) => {
+        Transformer::Program(_) | Transformer::Python(_) => {
             let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
-            let answers = match started {
-                Some(st) => st.finish(groups, cancelled),
-                None => process::run(p, &keys_json(spec), groups, !spec.discard, cancelled),
+            let answers = match (&spec.transformer, started) {
+                (Transformer::Python(f), _) => {
+                    let (op, wanted) = if spec.discard {
+                        (Op::OutTransform, None)
+                    } else {
+                        (Op::Transform, Some(portable_schema(schema)))
+                    };
+                    python::run(f, op, wanted.as_ref(), groups, cancelled)
+                }
+                (_, Some(st)) => st.finish(groups, cancelled),
+                (Transformer::Program(p), None) => {
+                    process::run(p, &keys_json(spec), groups, !spec.discard, cancelled)
+                }
+                (Transformer::Builtin(_), None) => unreachable!("handled above"),
             }
             .map_err(fail)?;
             let mut out = Vec::new();

@@ -1,4 +1,6 @@
-//! Partition-wise user code: TRANSFORM, OUTTRANSFORM, OUTPUT and ZIP.
+//! Partition-wise user code: TRANSFORM, OUTTRANSFORM, OUTPUT and ZIP
+//! (PROCESS, CREATE USING and a Python OUTPUT run whole, in
+//! `crate::lower::process`).
 //!
 //! A TRANSFORM is a logical plan node ([`node::TransformNode`]) over its
 //! input(s), planned (`crate::planner`) into [`exec::TransformExec`],
@@ -9,7 +11,8 @@
 //!
 //! - `spec`: what to run, serializable; output conformance.
 //! - `builtin`: the built-in transformers.
-//! - `process`: the external-program protocol (Arrow IPC over pipes).
+//! - `process`: the external-program protocol (Arrow IPC over pipes);
+//!   Python functions run in `crate::python`'s pooled workers.
 //! - `node`, `exec`: the logical and physical nodes.
 //! - `group`: a partition's rows as key groups; matching zipped groups.
 

@@ -16,6 +16,7 @@ use datafusion::common::{DataFusionError, Result};
 use serde::{Deserialize, Serialize};
 
 use super::builtin::Builtin;
+use crate::python::PyFunction;
 
 /// How ZIP matches the key groups of its dataframes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
@@ -45,6 +46,8 @@ pub struct Program {
 pub enum Transformer {
     Builtin(Builtin),
     Program(Program),
+    /// A Python function (fugue's interfaces), run by a pooled worker.
+    Python(PyFunction),
 }
 
 /// Everything a transform node needs besides its inputs and output schema.
@@ -100,6 +103,7 @@ impl TransformSpec {
             Transformer::Program(p) => {
                 out.push_str(&format!(", using={}", super::process::shown(&p.args)))
             }
+            Transformer::Python(f) => out.push_str(&format!(", using={}", f.shown)),
         }
         out
     }
