@@ -10,7 +10,8 @@
 
 use std::process::ExitCode;
 
-use fsql_tests::{Target, golden_files, run_golden};
+use fsql_engine::PythonConfig;
+use fsql_tests::{Target, golden_files, run_golden, set_python};
 
 fn main() -> ExitCode {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -32,6 +33,22 @@ fn main() -> ExitCode {
         "FSQL_TRANSFORMER",
         env!("CARGO_BIN_EXE_fsql-test-transformer").to_string(),
     )];
+    // The Python functions the files under queries/python/ use, run by a
+    // venv's interpreter (made on first use).
+    if files
+        .iter()
+        .any(|f| f.to_string_lossy().contains("/queries/python/"))
+    {
+        let python = fsql_tests::python::venv(
+            &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv"),
+        );
+        let config = PythonConfig::new(
+            Some(python.to_string_lossy().into_owned()),
+            &["queries/python/udf.py"],
+        )
+        .expect("queries/python/udf.py");
+        set_python(config);
+    }
     let failures = rt.block_on(run_golden(&files, &targets, &vars));
     let runs = files.len() * targets.len();
     println!(

@@ -1,11 +1,10 @@
-//! `examples/03_transform.fsql` runs real pandas code (examples/transform/
-//! trend.py) per store on every engine, and its results agree with the same
-//! fit in SQL. The test makes its own Python environment (a venv with pandas
+//! `examples/03_transform.fsql` runs a plain pandas function (examples/
+//! transform/trend.py, given with --udf) per store on every engine, and its
+//! results agree with the same fit in SQL. The test makes its own Python environment (a venv with pandas
 //! and pyarrow from the package index, under cargo's target tmp dir), so a
 //! fresh machine with `python3` passes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
@@ -25,39 +24,7 @@ fn python() -> PathBuf {
 }
 
 fn make_venv() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv");
-    let python = dir.join("bin").join("python");
-    let ready = |p: &Path| {
-        Process::new(p)
-            .args(["-c", "import pandas, pyarrow"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if python.exists() && ready(&python) {
-        return python;
-    }
-    let status = Process::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&dir)
-        .status()
-        .expect("python3 is needed to run the TRANSFORM example (python3 -m venv)");
-    assert!(status.success(), "python3 -m venv failed");
-    let status = Process::new(dir.join("bin").join("pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "pandas",
-            "pyarrow",
-        ])
-        .status()
-        .expect("pip runs");
-    assert!(status.success(), "pip install pandas pyarrow failed");
-    assert!(
-        ready(&python),
-        "pandas and pyarrow do not import in {dir:?}"
-    );
-    python
+    fsql_tests::python::venv(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv"))
 }
 
 #[test]
@@ -67,8 +34,14 @@ fn pandas_per_store_trend_matches_sql_on_every_engine() {
     for engine in ["local", "threads", "cluster"] {
         let out = fsql()
             .args(["run", "examples/03_transform.fsql", "--engine", engine])
-            .args(["--format", "csv", "--define"])
-            .arg(format!("python={}", python.display()))
+            .args([
+                "--udf",
+                "examples/transform/trend.py",
+                "--format",
+                "csv",
+                "--python",
+            ])
+            .arg(&python)
             .assert()
             .success();
         let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();

@@ -6,15 +6,16 @@
 //! its last PRINT showed if it ends with PRINT, else the previous dataframe.
 
 pub mod ml_session;
+pub mod python;
 pub mod roundtrip;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use fsql_engine::{ClusterOptions, Engine, Printed, Session, Sink};
+use fsql_engine::{ClusterOptions, Engine, Printed, PythonConfig, Session, Sink};
 use fsql_sql::Statement;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner, default_column_validator};
 
@@ -37,6 +38,16 @@ pub struct FsqlDb {
     _models: tempfile::TempDir,
 }
 
+/// The Python interpreter and `--udf` files every golden session gets, when
+/// set (see [`set_python`]).
+static PYTHON: OnceLock<PythonConfig> = OnceLock::new();
+
+/// Gives every later golden session this Python configuration (the golden
+/// files under `queries/python/` use the functions of its `--udf` files).
+pub fn set_python(python: PythonConfig) {
+    let _ = PYTHON.set(python);
+}
+
 impl FsqlDb {
     /// A database on `engine`; `cluster` says where the cluster engine runs.
     pub async fn open(engine: Engine, cluster: ClusterOptions) -> Result<Self, DbError> {
@@ -44,6 +55,9 @@ impl FsqlDb {
         let mut session = Session::open(engine, cluster, Box::new(printed.clone()))
             .await
             .map_err(|e| DbError(e.to_string()))?;
+        if let Some(python) = PYTHON.get() {
+            session.set_python(python.clone());
+        }
         let models = tempfile::tempdir().map_err(|e| DbError(e.to_string()))?;
         session.set_model_dir(models.path());
         Ok(Self {

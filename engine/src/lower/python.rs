@@ -86,7 +86,10 @@ pub(super) fn resolve(
         }
     }
     let names: Vec<String> = json.keys().cloned().collect();
-    let shown = format!("{function} ({})", code.shown());
+    let shown = match &code {
+        Code::Module { name } => format!("{name}.{function}"),
+        Code::File { path, .. } => format!("{function} ({path})"),
+    };
     let python = s.python.interpreter().to_string();
     let sig = python::describe(&python, &code, &function, op)
         .map_err(|e| Error::at(span, format!("{shown}: {e}")))?;

@@ -295,7 +295,16 @@ def from_pandas(df, schema):
     if schema is None:
         return pa.Table.from_pandas(df, preserve_index=False)
     _select(schema.names, list(df.columns), "DataFrame")
-    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+    return conformed(pa.Table.from_pandas(df[schema.names], preserve_index=False), schema)
+
+
+def conformed(table, schema):
+    """`table` in `schema`'s types where pyarrow casts safely; otherwise as it
+    is (fsql casts it, or says which column does not fit)."""
+    try:
+        return table.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
+        return table
 
 
 def from_arrow(t, schema):
@@ -304,7 +313,7 @@ def from_arrow(t, schema):
     if schema is None:
         return t
     _select(schema.names, t.column_names, "table")
-    return t.select(schema.names).cast(schema)
+    return conformed(t.select(schema.names), schema)
 
 
 def from_rows(rows, schema, dicts):
@@ -340,12 +349,15 @@ def to_output(value, kind, schema):
 
 
 def ipc(tables, schema):
+    """One Arrow IPC stream of the answer's tables (in the first one's types)."""
     if tables:
         schema = tables[0].schema
+    elif schema is None:
+        raise AnswerError("it returned no dataframe, so its columns are unknown: give a SCHEMA")
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as w:
         for t in tables:
-            w.write_table(t)
+            w.write_table(t if t.schema == schema else t.cast(schema))
     return sink.getvalue()
 
 
@@ -353,11 +365,13 @@ def ipc(tables, schema):
 
 
 def user_traceback(e):
-    """The traceback without this file's frames (the user's code and below)."""
-    tb = e.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(e), e, tb))
+    """The traceback without this file's frames nor the import machinery's
+    (the user's code and what it called)."""
+    te = traceback.TracebackException.from_exception(e)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if f.filename != "<string>" and "importlib" not in f.filename]
+    )
+    return "".join(te.format())
 
 
 def run_job(header):
@@ -445,10 +459,7 @@ def main():
         except EOFError:
             return
         except BaseException as e:
-            send_json(
-                b"E",
-                {"message": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
-            )
+            send_json(b"E", {"message": f"{type(e).__name__}: {e}", "traceback": user_traceback(e)})
         PROTO_OUT.flush()
 
 

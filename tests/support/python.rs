@@ -1,0 +1,43 @@
+//! A Python with pandas and pyarrow for the tests that run Python code
+//! (TRANSFORM programs, Python functions): a venv made from the package
+//! index under cargo's target tmp folder, so a fresh machine with `python3`
+//! passes. Made once and reused by later runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The venv's python in `dir` (created and filled on first use).
+pub fn venv(dir: &Path) -> PathBuf {
+    let python = dir.join("bin").join("python");
+    let ready = |p: &Path| {
+        Command::new(p)
+            .args(["-c", "import pandas, pyarrow"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if python.exists() && ready(&python) {
+        return python;
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(dir)
+        .status()
+        .expect("python3 is needed to run Python code in the tests (python3 -m venv)");
+    assert!(status.success(), "python3 -m venv failed");
+    let status = Command::new(dir.join("bin").join("pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "pandas",
+            "pyarrow",
+        ])
+        .status()
+        .expect("pip runs");
+    assert!(status.success(), "pip install pandas pyarrow failed");
+    assert!(
+        ready(&python),
+        "pandas and pyarrow do not import in {dir:?}"
+    );
+    python
+}
