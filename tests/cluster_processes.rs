@@ -191,8 +191,14 @@ impl Cluster {
 
     /// `fsql run -` of `script` in `dir` against this cluster.
     fn run(&self, dir: &Path, script: &str) -> std::process::Output {
+        self.run_with(dir, script, &[])
+    }
+
+    /// `fsql run - <args>` of `script` in `dir` against this cluster.
+    fn run_with(&self, dir: &Path, script: &str, args: &[&str]) -> std::process::Output {
         let mut child = Command::new(FSQL)
             .args(["run", "-", "--engine", "cluster", "--scheduler", &self.addr])
+            .args(args)
             .current_dir(dir)
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())
@@ -365,6 +371,54 @@ fn a_comparison_runs_on_executor_processes() {
             .join(".fsql/models/compare_1.fsqlmodel")
             .is_file()
     );
+    cluster.stop();
+}
+
+/// A plain Python function, only in the client's folder: the executors
+/// (in folders of their own) run it from the source the plan carries.
+#[test]
+fn python_functions_run_on_executor_processes_without_the_file() {
+    let _one = serial();
+    let python =
+        fsql_tests::python::venv(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv"));
+    let cluster = Cluster::start(20);
+    let client = tempfile::tempdir().unwrap();
+    std::fs::write(
+        client.path().join("my_udf.py"),
+        "import pandas as pd\n\n\
+         # schema: *, total:long\n\
+         def running(df: pd.DataFrame) -> pd.DataFrame:\n    \
+         return df.assign(total=df['v'].cumsum())\n",
+    )
+    .unwrap();
+    let script = "sales = SELECT CAST(value % 7 AS INT) AS k, CAST(value AS BIGINT) AS v FROM generate_series(1, 700)\n\
+                  TRANSFORM sales PREPARTITION BY k PRESORT v USING running\n\
+                  SELECT k, MAX(total) AS t, COUNT(*) AS n GROUP BY k ORDER BY k\nPRINT";
+    let python = python.to_string_lossy().into_owned();
+    let args = [
+        "--udf",
+        "my_udf.py",
+        "--python",
+        python.as_str(),
+        "--format",
+        "csv",
+    ];
+    let out = cluster.run_with(client.path(), script, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Key 0: 7 + 14 + ... + 700; key 1: 1 + 8 + ... + 694.
+    assert!(stdout.contains("0,35350,100\n1,34750,100\n"), "{stdout}");
+    let threads = Command::new(FSQL)
+        .args(["-c", script, "--engine", "threads"])
+        .args(args)
+        .current_dir(client.path())
+        .output()
+        .unwrap();
+    assert_eq!(stdout, String::from_utf8_lossy(&threads.stdout));
     cluster.stop();
 }
 

@@ -286,3 +286,87 @@ impl Signature {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(frames: &[&str], params: &[&str], required: &[&str], output: Option<&str>) -> Signature {
+        Signature {
+            frames: frames.iter().map(|s| s.to_string()).collect(),
+            params: params.iter().map(|s| s.to_string()).collect(),
+            required: required.iter().map(|s| s.to_string()).collect(),
+            var_kw: false,
+            output: output.map(str::to_string),
+            output_annotation: output.map(|o| format!("<{o}>")),
+            schema_hint: None,
+        }
+    }
+
+    fn check(s: &Signature, op: Op, inputs: usize, params: &[&str]) -> Result<(), String> {
+        let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+        s.check(op, inputs, "f (udf.py)", &params)
+    }
+
+    #[test]
+    fn signatures_are_checked_as_fugue_would() {
+        let pandas = sig(&["pandas"], &["scale"], &[], Some("pandas"));
+        assert!(check(&pandas, Op::Transform, 1, &["scale"]).is_ok());
+        assert!(check(&pandas, Op::Process, 1, &[]).is_ok());
+        // Two dataframes for one parameter, and the other way round.
+        let e = check(&pandas, Op::Transform, 2, &[]).unwrap_err();
+        assert!(
+            e.contains("has 1 dataframe parameter; TRANSFORM needs 2"),
+            "{e}"
+        );
+        // An unannotated first parameter.
+        let bare = sig(&[], &["df"], &["df"], None);
+        let e = check(&bare, Op::Transform, 1, &[]).unwrap_err();
+        assert!(
+            e.contains(
+                "no dataframe parameter ('df' has no annotation fugue reads as a dataframe)"
+            ) && e.contains(INTERFACES),
+            "{e}"
+        );
+        // Rows back need an output fugue knows; outputters need none.
+        let none = sig(&["pandas"], &[], &[], Some("none"));
+        let e = check(&none, Op::Transform, 1, &[]).unwrap_err();
+        assert!(
+            e.contains("TRANSFORM needs the function to return one of"),
+            "{e}"
+        );
+        assert!(check(&none, Op::Output, 1, &[]).is_ok());
+        assert!(check(&none, Op::OutTransform, 1, &[]).is_ok());
+        // PARAMS: unknown names, missing required ones, **kwargs.
+        let e = check(&pandas, Op::Transform, 1, &["factor"]).unwrap_err();
+        assert!(
+            e.contains("no parameter 'factor' (its parameters besides the dataframes: scale)"),
+            "{e}"
+        );
+        let creator = sig(&[], &["n"], &["n"], Some("pandas"));
+        let e = check(&creator, Op::Create, 0, &[]).unwrap_err();
+        assert!(e.contains("needs PARAMS n:..."), "{e}");
+        assert!(check(&creator, Op::Create, 0, &["n"]).is_ok());
+        let kw = Signature {
+            var_kw: true,
+            ..pandas.clone()
+        };
+        assert!(check(&kw, Op::Transform, 1, &["anything"]).is_ok());
+    }
+
+    #[test]
+    fn file_code_is_keyed_by_path_and_content() {
+        let a = Code::file("udf.py", "def f(): pass".into());
+        let b = Code::file("udf.py", "def f(): return 1".into());
+        let c = Code::file("udf.py", "def f(): pass".into());
+        assert_ne!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a.shown(), "udf.py");
+        assert!(
+            PythonConfig::new(None, &["/no/such/udf.py"])
+                .unwrap_err()
+                .contains("--udf /no/such/udf.py")
+        );
+        assert_eq!(PythonConfig::default().interpreter(), "python3");
+    }
+}
