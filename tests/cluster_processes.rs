@@ -44,6 +44,9 @@ impl Proc {
             .current_dir(dir)
             .env_remove("FSQL_ENGINE")
             .env_remove("FSQL_SCHEDULER")
+            // Modules a golden file names (`queries.python.udf.fn`) are
+            // importable on the executors, as a user's package would be.
+            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -265,6 +268,9 @@ fn golden_files_run_on_a_scheduler_and_two_executor_processes() {
         transformer.display()
     );
     let vars = [("FSQL_TRANSFORMER", transformer.display().to_string())];
+    // queries/python/'s functions: their file's source travels with the
+    // plan; the executors import `queries.python.udf` from PYTHONPATH.
+    fsql_tests::python::for_golden(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv"));
     let failures = rt.block_on(run_golden(&files, &[cluster.target()], &vars));
     drop(rt);
     assert!(

@@ -10,8 +10,7 @@
 
 use std::process::ExitCode;
 
-use fsql_engine::PythonConfig;
-use fsql_tests::{Target, golden_files, run_golden, set_python};
+use fsql_tests::{Target, golden_files, run_golden};
 
 fn main() -> ExitCode {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -39,15 +38,9 @@ fn main() -> ExitCode {
         .iter()
         .any(|f| f.to_string_lossy().contains("/queries/python/"))
     {
-        let python = fsql_tests::python::venv(
+        fsql_tests::python::for_golden(
             &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv"),
         );
-        let config = PythonConfig::new(
-            Some(python.to_string_lossy().into_owned()),
-            &["queries/python/udf.py"],
-        )
-        .expect("queries/python/udf.py");
-        set_python(config);
     }
     let failures = rt.block_on(run_golden(&files, &targets, &vars));
     let runs = files.len() * targets.len();

@@ -6,6 +6,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Makes the venv in `dir` and gives every later golden session its
+/// interpreter and `queries/python/udf.py` as `--udf` file (the golden
+/// files under `queries/python/` use its functions). Run from the
+/// workspace root.
+pub fn for_golden(dir: &Path) {
+    let python = venv(dir);
+    let config = fsql_engine::PythonConfig::new(
+        Some(python.to_string_lossy().into_owned()),
+        &["queries/python/udf.py"],
+    )
+    .expect("queries/python/udf.py");
+    crate::set_python(config);
+}
+
 /// The venv's python in `dir` (created and filled on first use).
 pub fn venv(dir: &Path) -> PathBuf {
     let python = dir.join("bin").join("python");
