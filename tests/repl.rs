@@ -10,17 +10,53 @@ use rexpect::session::{PtySession, spawn_command};
 
 const TIMEOUT_MS: u64 = 30_000;
 
-fn start(home: &std::path::Path) -> PtySession {
+fn command(home: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fsql"));
     cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .env("HOME", home)
         .env("NO_COLOR", "1")
         .env("TERM", "xterm")
         .env_remove("FSQL_ENGINE")
-        .env_remove("FSQL_HISTORY");
+        .env_remove("FSQL_HISTORY")
+        .env_remove("FSQL_UDF");
+    cmd
+}
+
+fn spawn(cmd: Command) -> PtySession {
     let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("start fsql in a pty");
     p.exp_string("fsql> ").expect("first prompt");
     p
+}
+
+fn start(home: &std::path::Path) -> PtySession {
+    spawn(command(home))
+}
+
+#[test]
+fn python_functions_of_the_udf_files() {
+    let home = tempfile::tempdir().unwrap();
+    let python = fsql_tests::python::venv(
+        &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv"),
+    );
+    let mut cmd = command(home.path());
+    cmd.env("FSQL_UDF", "queries/python/udf.py")
+        .env("FSQL_PYTHON", &python);
+    let mut p = spawn(cmd);
+    p.send_line("CREATE USING make PARAMS n:2, start:7;")
+        .unwrap();
+    p.exp_string("s1").unwrap();
+    p.exp_string("2 rows").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("x = CREATE [[\"A\",1,3],[\"A\",2,4]] SCHEMA product:str, id:int, qty:long;")
+        .unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_line("TRANSFORM x PREPARTITION BY product PRESORT id USING add_running_qty;")
+        .unwrap();
+    p.exp_string("running_qty").unwrap();
+    p.exp_string("2 rows").unwrap();
+    p.exp_string("fsql> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
 }
 
 #[test]

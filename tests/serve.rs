@@ -536,11 +536,30 @@ async fn read_only_data_root_and_programs() {
     std::fs::write(outside.path().join("secret.csv"), "x\n42\n").unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink(outside.path(), root.path().join("data/escape")).unwrap();
-    let server = Server::start(&["--read-only", "--data-root", root.path().to_str().unwrap()]);
+    // The server's own Python functions (--udf, read before --data-root).
+    let python =
+        fsql_tests::python::venv(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("transform-venv"));
+    let udf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../queries/python/udf.py");
+    let server = Server::start(&[
+        "--read-only",
+        "--data-root",
+        root.path().to_str().unwrap(),
+        "--udf",
+        udf.to_str().unwrap(),
+        "--python",
+        python.to_str().unwrap(),
+    ]);
     let mut c = server.client().await;
     // Reading inside the root works, relative to it.
     let b = query(&mut c, "SELECT SUM(amount) AS s FROM 'data/sales.csv'").await;
     assert!(text(&b).contains("| 3 "), "{}", text(&b));
+    // Functions of the server's --udf files work by bare name, read-only too.
+    let b = query(
+        &mut c,
+        "CREATE USING make PARAMS n:3, start:40\nSELECT SUM(i) AS s",
+    )
+    .await;
+    assert!(text(&b).contains("| 123 "), "{}", text(&b));
     let secret = outside.path().join("secret.csv");
     for (statement, message) in [
         (format!("SELECT * FROM '{}'", secret.display()), "outside this server's data root"),
@@ -558,6 +577,11 @@ async fn read_only_data_root_and_programs() {
         ),
         (
             "SELECT 1 AS x\nTRANSFORM USING exec('cat') SCHEMA *".to_string(),
+            "--allow-exec",
+        ),
+        // Code a client names by module or file is a program too.
+        (
+            "CREATE USING queries.python.udf.make PARAMS n:1".to_string(),
             "--allow-exec",
         ),
     ] {
