@@ -45,6 +45,58 @@ pub(crate) struct Source {
     pub is_dir: bool,
 }
 
+/// The LOAD facts of one file named `path`.
+pub(crate) fn inspect_name(path: &str) -> io::Result<Source> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    Ok(Source {
+        extension: name
+            .rfind('.')
+            .map(|i| name[i..].to_string())
+            .unwrap_or_default(),
+        partitions: vec![],
+        is_dir: false,
+    })
+}
+
+/// The LOAD facts of a folder holding the files at these relative paths
+/// (`key=value/part.parquet`): hidden names and `_SUCCESS`-like markers
+/// are skipped, as in a local folder.
+pub(crate) fn source_of<'a>(relative: impl Iterator<Item = &'a str>) -> Source {
+    let mut partitions: Vec<(String, Vec<String>)> = Vec::new();
+    let mut extension = String::new();
+    for path in relative {
+        let parts: Vec<&str> = path.split('/').collect();
+        if parts
+            .iter()
+            .any(|p| p.starts_with('.') || p.starts_with('_'))
+        {
+            continue;
+        }
+        let (file, dirs) = parts.split_last().expect("split gives one part");
+        for (depth, dir) in dirs.iter().enumerate() {
+            let Some((k, v)) = dir.split_once('=') else {
+                break;
+            };
+            if partitions.len() == depth {
+                partitions.push((k.to_string(), Vec::new()));
+            }
+            if partitions[depth].0 == k && !partitions[depth].1.contains(&v.to_string()) {
+                partitions[depth].1.push(v.to_string());
+            }
+        }
+        if extension.is_empty()
+            && let Some(i) = file.rfind('.')
+        {
+            extension = file[i..].to_string();
+        }
+    }
+    Source {
+        extension,
+        partitions,
+        is_dir: true,
+    }
+}
+
 /// Looks at a LOAD path: its files' extension and hive-style partitions.
 pub(crate) fn inspect(path: &str) -> io::Result<Source> {
     if has_glob(path) {

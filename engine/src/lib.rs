@@ -20,6 +20,7 @@ pub mod python;
 pub mod session;
 mod sniff;
 mod sources;
+pub mod storage;
 pub mod template;
 mod topn;
 mod transform;

@@ -57,7 +57,8 @@ pub fn default_memory() -> Option<u64> {
 /// A runtime builder with the limits applied.
 pub(crate) fn runtime_builder() -> RuntimeEnvBuilder {
     let limits = current();
-    let mut builder = RuntimeEnvBuilder::new();
+    let mut builder = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(crate::storage::StoreRegistry::default()));
     if let Some(bytes) = limits.memory {
         // A fair share per spilling operator (a sort's merge is not starved
         // by the operators that took memory first), the largest consumers

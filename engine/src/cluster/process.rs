@@ -110,6 +110,20 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
     };
     let bind = SocketAddr::new(opts.bind.ip(), port);
     let state = server_state(server_config());
+    // Each task's runtime reads and writes object stores through one
+    // registry (stores built once, from this executor's environment).
+    let registry = Arc::new(crate::storage::StoreRegistry::default());
+    let spill_dir = opts
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().to_string_lossy().into_owned());
+    let runtime_producer: ballista_core::RuntimeProducer = Arc::new(move |_| {
+        let env = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_temp_file_path(spill_dir.clone())
+            .with_object_store_registry(registry.clone())
+            .build()?;
+        Ok(Arc::new(env))
+    });
     let config = ExecutorProcessConfig {
         bind_host: bind.ip().to_string(),
         external_host: Some(
@@ -137,6 +151,7 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
         override_logical_codec: Some(Arc::new(FsqlLogicalCodec::default())),
         override_physical_codec: Some(Arc::new(FsqlPhysicalCodec::default())),
         override_execution_engine: Some(super::executor_engine()),
+        override_runtime_producer: Some(runtime_producer),
         ..ExecutorProcessConfig::default()
     };
     ready(bind);

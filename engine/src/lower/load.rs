@@ -17,14 +17,16 @@ use crate::session::Session;
 use crate::types::schema_to_arrow;
 
 pub(crate) async fn load(s: &Session, l: &Load, span: Span) -> Result<DataFrame> {
-    let source = files::inspect(&l.path).map_err(|e| {
-        let what = if e.kind() == std::io::ErrorKind::NotFound {
-            "file not found".to_string()
-        } else {
-            e.to_string()
-        };
-        Error::at(l.path_span, format!("cannot load '{}': {what}", l.path))
-    })?;
+    let source = crate::storage::inspect_any(&s.ctx, &l.path)
+        .await
+        .map_err(|e| {
+            let what = if e.kind() == std::io::ErrorKind::NotFound {
+                "file not found".to_string()
+            } else {
+                e.to_string()
+            };
+            Error::at(l.path_span, format!("cannot load '{}': {what}", l.path))
+        })?;
     let format = l
         .format
         .or_else(|| files::format_from_extension(&source.extension))

@@ -73,7 +73,7 @@ pub(crate) fn deregister(s: &Session, tables: &[String]) {
 }
 
 async fn read(s: &Session, f: &FileTable, span: Span) -> Result<datafusion::dataframe::DataFrame> {
-    if let Err(e) = crate::files::inspect(&f.path) {
+    if let Err(e) = crate::storage::inspect_any(&s.ctx, &f.path).await {
         let what = if e.kind() == std::io::ErrorKind::NotFound {
             format!("no such file: {}", f.path)
         } else {
@@ -142,7 +142,10 @@ fn sniff_file(
     delimiter: Option<&Literal>,
     quote: Option<&Literal>,
 ) -> Option<crate::sniff::Sniffed> {
-    if crate::files::has_glob(path) || std::path::Path::new(path).is_dir() {
+    if crate::files::has_glob(path)
+        || crate::storage::is_url(path)
+        || std::path::Path::new(path).is_dir()
+    {
         return None;
     }
     let byte = |l: Option<&Literal>, default: u8| match l {

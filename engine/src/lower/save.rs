@@ -39,6 +39,17 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
     let io_err = |what: &str, e: std::io::Error| {
         Error::at(sv.path_span, format!("cannot {what} '{}': {e}", sv.path))
     };
+    let partition_by: Vec<String> = match &sv.partition {
+        Some(p) => {
+            p.by.iter()
+                .map(|n| resolve_column(df.schema(), n))
+                .collect::<Result<_>>()?
+        }
+        None => Vec::new(),
+    };
+    if crate::storage::is_url(&sv.path) {
+        return save_to_store(s, sv, df, format, &opts, &partition_by, span).await;
+    }
     // Resolved here, against this process's working directory: on a cluster
     // the files are written by executors, whose working directory differs.
     let target: PathBuf = std::path::absolute(&sv.path).map_err(|e| io_err("resolve", e))?;
@@ -52,14 +63,6 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
             ),
         ));
     }
-    let partition_by: Vec<String> = match &sv.partition {
-        Some(p) => {
-            p.by.iter()
-                .map(|n| resolve_column(df.schema(), n))
-                .collect::<Result<_>>()?
-        }
-        None => Vec::new(),
-    };
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io_err("create the folder for", e))?;
     }
@@ -92,7 +95,7 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
     let tmp = files::temp_sibling(&target, "tmp");
     if let Err(e) = write(
         to_write.clone(),
-        &tmp,
+        &tmp.to_string_lossy(),
         format,
         single,
         &partition_by,
@@ -120,9 +123,93 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
         .map(Some)
 }
 
+/// SAVE to an object store: the same steps as to a local path, with the
+/// store's operations. The new data is written under a hidden temporary
+/// name next to the target (a single file: one object, uploaded in parts
+/// and completed only when the write succeeded); then it is copied into
+/// place (one object replaced whole; a folder's parts copied, then the old
+/// parts the new ones did not replace deleted) and the temporary objects
+/// removed. A failing write leaves the target as it was.
+async fn save_to_store(
+    s: &Session,
+    sv: &Save,
+    df: DataFrame,
+    format: FileFormat,
+    opts: &ReadOptions,
+    partition_by: &[String],
+    span: Span,
+) -> Result<Option<DataFrame>> {
+    use crate::storage::{self, Existing};
+    let store_err = |what: &str, e: datafusion::common::DataFusionError| {
+        let message = Error::datafusion(span, e).message();
+        Error::at(
+            sv.path_span,
+            format!("cannot {what} '{}': {message}", sv.path),
+        )
+    };
+    let existing = storage::existing(&s.ctx, &sv.path)
+        .await
+        .map_err(|e| store_err("reach", e))?;
+    if sv.mode == SaveMode::ErrorIfExists && !matches!(existing, Existing::Nothing) {
+        return Err(Error::at(
+            sv.path_span,
+            format!(
+                "'{}' already exists; SAVE TO never replaces data (use OVERWRITE or APPEND)",
+                sv.path
+            ),
+        ));
+    }
+    let append = sv.mode == SaveMode::Append;
+    let appending_to_file = append && matches!(existing, Existing::Object);
+    let appending_to_dir = append && matches!(existing, Existing::Folder);
+    if appending_to_dir && sv.single {
+        return Err(Error::at(
+            sv.path_span,
+            format!("cannot APPEND a SINGLE file to the folder '{}'", sv.path),
+        ));
+    }
+    let to_write = if appending_to_file {
+        let origin = format!("SAVE APPEND at {}:{}", span.start.line, span.start.column);
+        let old = read_like(s, &df, &sv.path, format, opts, &origin, span).await?;
+        old.union(df.clone()).at(span)?
+    } else {
+        df.clone()
+    };
+    let file_like = partition_by.is_empty()
+        && !appending_to_dir
+        && files::format_from_extension(&sv.path).is_some();
+    let single = sv.single || appending_to_file || file_like;
+    let tmp = storage::temp_sibling(&sv.path);
+    if let Err(e) = write(
+        to_write.clone(),
+        &tmp,
+        format,
+        single,
+        partition_by,
+        opts,
+        span,
+    )
+    .await
+    {
+        storage::remove_any(&s.ctx, &tmp).await;
+        return Err(crate::sources::name_files(e, &to_write));
+    }
+    if let Err(e) = storage::place(&s.ctx, &tmp, &sv.path, appending_to_dir).await {
+        storage::remove_any(&s.ctx, &tmp).await;
+        return Err(store_err("write", e));
+    }
+    if !sv.and_use {
+        return Ok(None);
+    }
+    let origin = format!("SAVE AND USE at {}:{}", span.start.line, span.start.column);
+    read_like(s, &df, &sv.path, format, opts, &origin, span)
+        .await
+        .map(Some)
+}
+
 async fn write(
     df: DataFrame,
-    path: &Path,
+    path: &str,
     format: FileFormat,
     single: bool,
     partition_by: &[String],
@@ -134,7 +221,7 @@ async fn write(
     } else {
         encode_partitions(df, partition_by, span)?
     };
-    let mut path = path.to_string_lossy().to_string();
+    let mut path = path.to_string();
     // A folder is also marked by a trailing '/': Ballista does not ship the
     // single-file option to its executors, which then decide by the path.
     if !single {
@@ -142,7 +229,13 @@ async fn write(
     }
     let schema = df.schema().as_arrow().clone();
     write_files(df, &path, format, single, partition_by, o, span).await?;
-    if !single && partition_by.is_empty() && !has_files(Path::new(&path)) {
+    let empty = if crate::storage::is_url(&path) {
+        let ctx = crate::engine::local_context(crate::Engine::Local);
+        crate::storage::list(&ctx, &path).await.at(span)?.is_empty()
+    } else {
+        !has_files(Path::new(&path))
+    };
+    if !single && partition_by.is_empty() && empty {
         // No rows, no part files (the cluster's executors write none): one
         // empty part keeps the schema, so the folder loads back as empty.
         let empty = crate::engine::local_context(crate::Engine::Local)
@@ -189,7 +282,7 @@ async fn write_files(
         }
     }
     // A folder write may create no file at all; the folder must still exist.
-    if path.ends_with('/') && !Path::new(path).exists() {
+    if path.ends_with('/') && !crate::storage::is_url(path) && !Path::new(path).exists() {
         std::fs::create_dir_all(path)
             .map_err(|e| Error::at(span, format!("cannot create '{path}': {e}")))?;
     }
@@ -277,7 +370,8 @@ async fn read_like(
     origin: &str,
     span: Span,
 ) -> Result<DataFrame> {
-    let source = files::inspect(path)
+    let source = crate::storage::inspect_any(&s.ctx, path)
+        .await
         .map_err(|e| Error::at(span, format!("cannot read back '{path}': {e}")))?;
     let part_names: Vec<&String> = source.partitions.iter().map(|(k, _)| k).collect();
     let file_fields: Vec<_> = like

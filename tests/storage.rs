@@ -1,0 +1,190 @@
+//! Object stores through the `fsql` binary: an S3-compatible server (moto,
+//! from a venv the test makes; nothing reaches the internet) and scripts
+//! that LOAD, SAVE and query `s3://` paths on every engine, with the same
+//! answers; a SAVE that fails leaves the old object whole, an OVERWRITE of
+//! a folder leaves only the new parts, and no temporary object is left.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// moto's S3 server on a free port, stopped when dropped.
+struct S3 {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+    let server = dir.join("bin").join("moto_server");
+    if server.exists() {
+        return server;
+    }
+    let ok = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "python3 -m venv failed");
+    let ok = Command::new(dir.join("bin").join("pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "moto[server]",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "pip install moto[server] failed");
+    server
+}
+
+impl S3 {
+    fn start() -> S3 {
+        let server = moto();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let s3 = S3 { child, port };
+        let until = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s3
+    }
+
+    /// One plain HTTP request (moto takes unsigned bucket creation and listing).
+    fn http(&self, method: &str, path: &str) -> String {
+        let mut c = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            c,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn fsql(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("fsql").unwrap();
+        c.current_dir(ROOT)
+            .env_remove("FSQL_ENGINE")
+            .env("NO_COLOR", "1")
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret-never-shown")
+            .env("AWS_REGION", "us-east-1");
+        c
+    }
+
+    fn run(&self, engine: &str, script: &str) -> (bool, String, String) {
+        let out = self
+            .fsql()
+            .args(["-c", script, "--engine", engine, "--format", "csv"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn load_save_and_query_s3_paths_on_every_engine() {
+    let s3 = S3::start();
+    assert!(s3.http("PUT", "/fsql").starts_with("HTTP/1.1 200"));
+    let mut answers = Vec::new();
+    for engine in ["local", "threads", "cluster"] {
+        let at = format!("s3://fsql/{engine}");
+        let script = format!(
+            "sales = CREATE [[1,\"a\",2.5],[2,\"b\",null],[3,\"a\",4.0]] SCHEMA id:int, region:str, amount:double\n\
+             SAVE sales OVERWRITE '{at}/sales.parquet'\n\
+             SAVE sales OVERWRITE '{at}/sales.csv' (header=true)\n\
+             SAVE sales PREPARTITION BY region OVERWRITE '{at}/by_region/'\n\
+             SAVE sales OVERWRITE '{at}/parts/'\n\
+             x = LOAD '{at}/sales.parquet'\n\
+             y = LOAD '{at}/sales.csv' (header=true, infer_schema=true)\n\
+             z = LOAD '{at}/by_region/'\n\
+             w = LOAD '{at}/parts/'\n\
+             SELECT (SELECT COUNT(*) FROM x) AS x, (SELECT SUM(amount) FROM y) AS y,\n\
+               (SELECT COUNT(DISTINCT region) FROM z) AS z, (SELECT SUM(id) FROM w) AS w,\n\
+               (SELECT COUNT(*) FROM '{at}/sales.csv') AS q FROM (SELECT 1 AS one)\n\
+             PRINT"
+        );
+        let (ok, stdout, stderr) = s3.run(engine, &script);
+        assert!(ok, "{engine}: {stderr}");
+        assert!(
+            stdout.ends_with("x,y,z,w,q\n3,6.5,2,6,3\n"),
+            "{engine}: {stdout}"
+        );
+        answers.push(stdout);
+
+        // A SAVE that fails while writing leaves the old object whole.
+        let failing = format!(
+            "SELECT CAST(region AS INT) AS r FROM (LOAD '{at}/sales.parquet')\n\
+             SAVE OVERWRITE '{at}/sales.parquet'"
+        );
+        let (ok, _, stderr) = s3.run(engine, &failing);
+        assert!(!ok, "{engine}: the failing SAVE succeeded");
+        assert!(!stderr.contains("test-secret-never-shown"), "{stderr}");
+        // A folder OVERWRITE keeps only the new parts; APPEND adds; TO refuses.
+        let more = format!(
+            "SELECT COUNT(*) AS n, SUM(id) AS s FROM (LOAD '{at}/sales.parquet')\n\
+             PRINT\n\
+             SAVE (SELECT 10 AS id) OVERWRITE '{at}/parts/'\n\
+             SAVE (SELECT 20 AS id) APPEND '{at}/parts/'\n\
+             SELECT SUM(id) AS s FROM (LOAD '{at}/parts/')\n\
+             PRINT"
+        );
+        let (ok, stdout, stderr) = s3.run(engine, &more);
+        assert!(ok, "{engine}: {stderr}");
+        assert_eq!(stdout, "n,s\n3,6\ns\n30\n", "{engine}");
+        let (ok, _, stderr) = s3.run(engine, &format!("SELECT 1 AS a\nSAVE TO '{at}/sales.csv'"));
+        assert!(
+            !ok && stderr.contains("already exists"),
+            "{engine}: {stderr}"
+        );
+        let (ok, _, stderr) = s3.run(engine, &format!("LOAD '{at}/nope.parquet'\nPRINT"));
+        assert!(
+            !ok && stderr.contains("file not found"),
+            "{engine}: {stderr}"
+        );
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+    let listing = s3.http("GET", "/fsql?list-type=2");
+    assert!(
+        listing.contains("<Key>local/sales.parquet</Key>"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains(".fsql-tmp"),
+        "temporary objects left: {listing}"
+    );
+}
