@@ -188,3 +188,91 @@ fn load_save_and_query_s3_paths_on_every_engine() {
         "temporary objects left: {listing}"
     );
 }
+
+/// `fsql cluster ...` in its own empty folder with the store's settings,
+/// returning the process and its first stdout line.
+fn cluster_process(s3: &S3, args: &[&str], dir: &Path) -> (Child, String) {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("fsql"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FSQL_ENGINE")
+        .env_remove("FSQL_SCHEDULER")
+        .envs(
+            s3.fsql()
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("fsql cluster starts");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    (child, line.trim().to_string())
+}
+
+/// A scheduler and two executors that share no folder with each other or
+/// the client: a script with only s3:// paths runs there as on threads.
+#[test]
+fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
+    let s3 = S3::start();
+    assert!(s3.http("PUT", "/shared").starts_with("HTTP/1.1 200"));
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let (scheduler, line) = cluster_process(
+        &s3,
+        &["cluster", "scheduler", "--bind", "127.0.0.1:0"],
+        dirs[0].path(),
+    );
+    let addr = line.rsplit(' ').next().unwrap().to_string();
+    let mut executors = Vec::new();
+    for dir in &dirs[1..3] {
+        let (e, line) = cluster_process(
+            &s3,
+            &["cluster", "executor", "--scheduler", &addr, "--slots", "2"],
+            dir.path(),
+        );
+        assert!(line.contains("executor serving on"), "{line}");
+        executors.push(e);
+    }
+    let script = "SELECT CAST(value % 4 AS INT) AS k, CAST(value AS BIGINT) AS v FROM generate_series(1, 1000)\n\
+                  SAVE PREPARTITION BY k OVERWRITE 's3://shared/by_k/'\n\
+                  x = LOAD 's3://shared/by_k/'\n\
+                  SELECT k, COUNT(*) AS n, SUM(v) AS s FROM x GROUP BY k ORDER BY k\n\
+                  SAVE OVERWRITE 's3://shared/summary.csv' (header=true)\n\
+                  SELECT * FROM 's3://shared/summary.csv' ORDER BY k\nPRINT";
+    let out = s3
+        .fsql()
+        .current_dir(dirs[3].path())
+        .args([
+            "-c",
+            script,
+            "--engine",
+            "cluster",
+            "--scheduler",
+            &addr,
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "k,n,s\n0,250,125500\n1,250,124750\n2,250,125000\n3,250,125250\n"
+    );
+    executors.push(scheduler);
+    for mut p in executors {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+}
