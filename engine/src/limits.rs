@@ -54,20 +54,24 @@ pub fn default_memory() -> Option<u64> {
     Some(kib * 1024 / 5 * 4)
 }
 
+/// `builder` with a pool of `bytes`: a fair share per spilling operator (a
+/// sort's merge is not starved by the operators that took memory first),
+/// the largest consumers named when the pool is exhausted.
+pub(crate) fn with_pool(builder: RuntimeEnvBuilder, bytes: u64) -> RuntimeEnvBuilder {
+    let size = usize::try_from(bytes).unwrap_or(usize::MAX);
+    builder.with_memory_pool(Arc::new(TrackConsumersPool::new(
+        FairSpillPool::new(size),
+        NonZeroUsize::new(5).expect("5 is not 0"),
+    )))
+}
+
 /// A runtime builder with the limits applied.
 pub(crate) fn runtime_builder() -> RuntimeEnvBuilder {
     let limits = current();
     let mut builder = RuntimeEnvBuilder::new()
         .with_object_store_registry(Arc::new(crate::storage::StoreRegistry::default()));
     if let Some(bytes) = limits.memory {
-        // A fair share per spilling operator (a sort's merge is not starved
-        // by the operators that took memory first), the largest consumers
-        // named when the pool is exhausted.
-        let size = usize::try_from(bytes).unwrap_or(usize::MAX);
-        builder = builder.with_memory_pool(Arc::new(TrackConsumersPool::new(
-            FairSpillPool::new(size),
-            NonZeroUsize::new(5).expect("5 is not 0"),
-        )));
+        builder = with_pool(builder, bytes);
     }
     if limits.temp_dir.is_some() || limits.disk.is_some() {
         let mut disk = DiskManagerBuilder::default();

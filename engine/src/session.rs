@@ -67,6 +67,8 @@ pub struct Session {
     pub(crate) policy: Policy,
     /// The interpreter and `--udf` files Python functions come from.
     pub(crate) python: PythonConfig,
+    /// The memory limit SET fsql.memory_limit gave (Some(None): no limit).
+    memory_limit: Option<Option<u64>>,
 }
 
 impl Session {
@@ -107,6 +109,7 @@ impl Session {
             affected: None,
             policy: Policy::default(),
             python: PythonConfig::default(),
+            memory_limit: None,
         })
     }
 
@@ -149,6 +152,7 @@ impl Session {
             affected: None,
             policy: self.policy.clone(),
             python: self.python.clone(),
+            memory_limit: self.memory_limit,
         }
     }
 
@@ -238,7 +242,9 @@ impl Session {
     pub async fn print_last(&mut self, rows: Option<u64>, rowcount: bool) -> Result<()> {
         let span = self.last_span;
         let df = self.input(None, span).await?;
-        lower::print::show(self, df, rows.map(|r| r as usize), None, rowcount, span).await
+        lower::print::show(self, df, rows.map(|r| r as usize), None, rowcount, span)
+            .await
+            .map_err(|e| self.with_own_limit(e))
     }
 
     /// Shows the plan (logical and physical) of the previous dataframe.
@@ -334,9 +340,38 @@ impl Session {
     /// Runs a parsed script; stops at the first failing statement.
     pub async fn run_script(&mut self, script: &Script) -> Result<()> {
         for step in &script.steps {
-            self.run_step(step).await?;
+            if let Err(e) = self.run_step(step).await {
+                return Err(self.with_own_limit(e));
+            }
         }
         Ok(())
+    }
+
+    /// A memory-limit error names this session's limit when SET
+    /// fsql.memory_limit changed it (the message is built from the
+    /// process's --memory-limit).
+    fn with_own_limit(&self, e: Error) -> Error {
+        let (Some(limit), Error::Statement { message, span }) = (self.memory_limit, &e) else {
+            return e;
+        };
+        let Some(rest) = message
+            .strip_prefix("memory limit")
+            .and_then(|m| m.split_once(" exceeded by "))
+            .map(|(_, r)| r)
+        else {
+            return e;
+        };
+        let shown = match limit {
+            Some(b) => format!("memory limit of {}", crate::limits::show_size(b)),
+            None => "memory".to_string(),
+        };
+        Error::at(
+            *span,
+            format!("{shown} (SET fsql.memory_limit) exceeded by {rest}").replace(
+                "raise --memory-limit (FSQL_MEMORY_LIMIT)",
+                "raise the limit",
+            ),
+        )
     }
 
     /// True when the last statement run produced a dataframe (a query, not
@@ -348,6 +383,30 @@ impl Session {
     /// Limits what this session (and its forks) may do; see [`Policy`].
     pub fn set_policy(&mut self, policy: Policy) {
         self.policy = policy;
+    }
+
+    /// A new memory pool for the statements that follow (None: no limit);
+    /// the rest of the runtime (spill folder, object stores) is kept. On
+    /// `cluster` this is the client's pool; executors keep their own.
+    pub fn set_memory_limit(&mut self, bytes: Option<u64>) {
+        use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+        use datafusion::execution::session_state::SessionStateBuilder;
+        let state = self.ctx.state();
+        let builder = RuntimeEnvBuilder::from_runtime_env(state.runtime_env());
+        let builder = match bytes {
+            Some(b) => crate::limits::with_pool(builder, b),
+            None => builder.with_memory_pool(Arc::new(
+                datafusion::execution::memory_pool::UnboundedMemoryPool::default(),
+            )),
+        };
+        let Ok(runtime) = builder.build_arc() else {
+            return;
+        };
+        let state = SessionStateBuilder::new_from_existing(state)
+            .with_runtime_env(runtime)
+            .build();
+        self.ctx = SessionContext::new_with_state(state);
+        self.memory_limit = Some(bytes);
     }
 
     /// The Python interpreter and the `--udf` files whose functions USING

@@ -45,6 +45,9 @@ pub(crate) async fn sql(
     stmt: &SqlStatement,
     span: Span,
 ) -> Result<Option<DataFrame>> {
+    if fsql_setting(s, stmt, span)? {
+        return Ok(None);
+    }
     let df = plan(s, stmt.clone(), span).await?;
     match df.logical_plan() {
         LogicalPlan::Dml(_) => {
@@ -72,6 +75,46 @@ pub(crate) async fn sql(
         }
         _ => Ok(Some(df)),
     }
+}
+
+/// `SET fsql.memory_limit = '2G'` ('0': no limit): the session's memory
+/// pool from the next statement on. Other `fsql.` names are errors; every
+/// other SET is DataFusion's.
+fn fsql_setting(s: &mut Session, stmt: &SqlStatement, span: Span) -> Result<bool> {
+    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Set, Value as SqlValue};
+    let SqlStatement::Set(Set::SingleAssignment {
+        variable, values, ..
+    }) = stmt
+    else {
+        return Ok(false);
+    };
+    let name = variable.to_string().to_lowercase();
+    if !name.starts_with("fsql.") {
+        return Ok(false);
+    }
+    if name != "fsql.memory_limit" {
+        return Err(Error::at(
+            span,
+            format!("unknown setting '{name}': fsql's own settings are fsql.memory_limit"),
+        ));
+    }
+    let text = match values.as_slice() {
+        [SqlExpr::Value(v)] => match &v.value {
+            SqlValue::SingleQuotedString(t) | SqlValue::DoubleQuotedString(t) => t.clone(),
+            SqlValue::Number(n, _) => n.clone(),
+            other => other.to_string(),
+        },
+        [SqlExpr::Identifier(i)] => i.value.clone(),
+        _ => {
+            return Err(Error::at(
+                span,
+                "SET fsql.memory_limit takes a size such as '2G', '512M' or '0' (no limit)",
+            ));
+        }
+    };
+    let bytes = crate::limits::parse_size(&text).map_err(|e| Error::at(span, e))?;
+    s.set_memory_limit((bytes > 0).then_some(bytes));
+    Ok(true)
 }
 
 async fn plan(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFrame> {
