@@ -276,3 +276,62 @@ fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
         let _ = p.wait();
     }
 }
+
+/// Read-only HTTP: a file served by a plain web server (Python's), read
+/// where it is, also through DuckDB's `read_csv`.
+#[test]
+fn files_on_a_web_server_are_read_where_they_are() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(Path::new(ROOT).join("examples/data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m http.server starts");
+    let until = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the web server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("http://127.0.0.1:{port}/sales.csv");
+    let local = "examples/data/sales.csv";
+    let query =
+        |from: &str| format!("SELECT COUNT(*) AS n, ROUND(SUM(amount), 2) AS s FROM {from}\nPRINT");
+    for engine in ["local", "threads", "cluster"] {
+        let run = |script: String| {
+            let out = assert_cmd::Command::cargo_bin("fsql")
+                .unwrap()
+                .current_dir(ROOT)
+                .env("NO_COLOR", "1")
+                .args(["-c", &script, "--engine", engine, "--format", "csv"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{engine}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let expected = run(query(&format!("'{local}'")));
+        assert_eq!(run(query(&format!("'{url}'"))), expected, "{engine}");
+        assert_eq!(
+            run(query(&format!("read_csv('{url}', header = true)"))),
+            expected,
+            "{engine}"
+        );
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -130,6 +130,10 @@ fn build(url: &Url) -> object_store::Result<Arc<dyn ObjectStore>> {
         "http" | "https" => Arc::new(
             object_store::http::HttpBuilder::new()
                 .with_url(&base)
+                // An http:// URL asks for plain HTTP.
+                .with_client_options(
+                    object_store::ClientOptions::new().with_allow_http(url.scheme() == "http"),
+                )
                 .build()?,
         ),
         _ => Arc::new(
