@@ -154,6 +154,19 @@ fn load_save_and_query_s3_paths_on_every_engine() {
         let (ok, _, stderr) = s3.run(engine, &failing);
         assert!(!ok, "{engine}: the failing SAVE succeeded");
         assert!(!stderr.contains("test-secret-never-shown"), "{stderr}");
+        // The same when the query fails after many rows were written (the
+        // part written so far goes to the temporary object, removed).
+        let late = format!(
+            "SELECT CASE WHEN value < 250000 THEN value ELSE CAST('x' || value AS BIGINT) END AS id\n\
+             FROM generate_series(1, 300000)\n\
+             SAVE OVERWRITE '{at}/sales.parquet'"
+        );
+        let (ok, _, stderr) = s3.run(engine, &late);
+        assert!(!ok, "{engine}: the failing SAVE succeeded");
+        assert!(
+            stderr.contains("Cannot cast") || stderr.contains("cast"),
+            "{stderr}"
+        );
         // A folder OVERWRITE keeps only the new parts; APPEND adds; TO refuses.
         let more = format!(
             "SELECT COUNT(*) AS n, SUM(id) AS s FROM (LOAD '{at}/sales.parquet')\n\
