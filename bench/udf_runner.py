@@ -6,7 +6,6 @@ import datetime
 import glob
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import pyarrow.parquet as pq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from transform_runner import make_data  # noqa: E402
+from transform_runner import make_data, timed  # noqa: E402
 
 PY = sys.executable
 UDF = os.path.join(ROOT, "bench", "udf", "slope_udf.py")
@@ -70,14 +69,6 @@ def run_fugue(engine, text, out_dir=None, udf=UDF):
         raise RuntimeError(out.stderr[-3000:])
     r = json.loads(out.stdout.strip().splitlines()[-1])
     return r["seconds"], r["result"]
-
-
-def timed(fn, repeat):
-    times, result = [], None
-    for _ in range(repeat):
-        t, result = fn()
-        times.append(t)
-    return statistics.median(times), result
 
 
 def rows_of(path):

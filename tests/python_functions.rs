@@ -202,17 +202,22 @@ fn workers_are_gone_after_an_error_and_after_ctrl_c() {
 
 #[test]
 fn a_missing_interpreter_or_pandas_is_explained() {
-    let out = fsql()
-        .args([
-            "-c",
-            "CREATE USING make PARAMS n:2",
-            "--udf",
-            "queries/python/udf.py",
-        ])
-        .args(["--python", "/nonexistent/python3"])
-        .assert()
-        .failure();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    // The stderr of a run of the udf file's `make` with this interpreter, which fails.
+    let failing = |python: &std::ffi::OsStr| {
+        let out = fsql()
+            .args([
+                "-c",
+                "CREATE USING make PARAMS n:2",
+                "--udf",
+                "queries/python/udf.py",
+            ])
+            .arg("--python")
+            .arg(python)
+            .assert()
+            .failure();
+        String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+    };
+    let stderr = failing("/nonexistent/python3".as_ref());
     assert!(
         stderr.contains("cannot start the Python interpreter '/nonexistent/python3'")
             && stderr.contains("--python"),
@@ -227,19 +232,7 @@ fn a_missing_interpreter_or_pandas_is_explained() {
         .status()
         .unwrap();
     assert!(status.success());
-    let bare = dir.path().join("bin").join("python");
-    let out = fsql()
-        .args([
-            "-c",
-            "CREATE USING make PARAMS n:2",
-            "--udf",
-            "queries/python/udf.py",
-        ])
-        .arg("--python")
-        .arg(&bare)
-        .assert()
-        .failure();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let stderr = failing(dir.path().join("bin").join("python").as_os_str());
     assert!(
         stderr.contains("cannot import pyarrow")
             && stderr.contains("-m pip install pandas pyarrow"),

@@ -12,40 +12,17 @@ use std::process::{Command, Stdio};
 const FSQL: &str = env!("CARGO_BIN_EXE_fsql");
 
 fn make_venv() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-venv");
-    let python = dir.join("bin").join("python");
-    let ready = |p: &Path| {
-        Command::new(p)
-            .args([
-                "-c",
-                "import adbc_driver_flightsql, pyarrow, pandas, cryptography",
-            ])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if python.exists() && ready(&python) {
-        return python;
-    }
-    let status = Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&dir)
-        .status()
-        .expect("python3 is needed for the ADBC test (python3 -m venv)");
-    assert!(status.success(), "python3 -m venv failed");
-    let status = Command::new(dir.join("bin").join("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check"])
-        .args([
+    fsql_tests::python::venv_with(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-venv"),
+        &["adbc_driver_flightsql", "pyarrow", "pandas", "cryptography"],
+        &[
             "adbc_driver_flightsql",
             "adbc_driver_manager",
             "pyarrow",
             "pandas",
             "cryptography",
-        ])
-        .status()
-        .expect("pip runs");
-    assert!(status.success(), "pip install of the ADBC driver failed");
-    assert!(ready(&python), "the ADBC driver does not import in {dir:?}");
-    python
+        ],
+    )
 }
 
 fn python() -> PathBuf {

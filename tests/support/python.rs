@@ -22,10 +22,17 @@ pub fn for_golden(dir: &Path) {
 
 /// The venv's python in `dir` (created and filled on first use).
 pub fn venv(dir: &Path) -> PathBuf {
+    venv_with(dir, &["pandas", "pyarrow"], &["pandas", "pyarrow"])
+}
+
+/// A venv in `dir` whose python imports `modules`, made with `packages`
+/// from the package index when it does not yet.
+pub fn venv_with(dir: &Path, modules: &[&str], packages: &[&str]) -> PathBuf {
     let python = dir.join("bin").join("python");
+    let import = format!("import {}", modules.join(", "));
     let ready = |p: &Path| {
         Command::new(p)
-            .args(["-c", "import pandas, pyarrow"])
+            .args(["-c", &import])
             .status()
             .is_ok_and(|s| s.success())
     };
@@ -39,19 +46,11 @@ pub fn venv(dir: &Path) -> PathBuf {
         .expect("python3 is needed to run Python code in the tests (python3 -m venv)");
     assert!(status.success(), "python3 -m venv failed");
     let status = Command::new(dir.join("bin").join("pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "pandas",
-            "pyarrow",
-        ])
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(packages)
         .status()
         .expect("pip runs");
-    assert!(status.success(), "pip install pandas pyarrow failed");
-    assert!(
-        ready(&python),
-        "pandas and pyarrow do not import in {dir:?}"
-    );
+    assert!(status.success(), "pip install {packages:?} failed");
+    assert!(ready(&python), "`{import}` fails in {dir:?}");
     python
 }

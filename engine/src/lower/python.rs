@@ -15,9 +15,8 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::dataframe::DataFrame;
 use fsql_sql::{Span, Transform, Transformer as Using};
 
-use super::create::to_json;
 use super::transform::declared_schema;
-use super::using::duration_ms;
+use super::using::user_params;
 use crate::error::{AtSpan, Error, Result};
 use crate::python::{self, Code, Found, Op, PyFunction, Signature};
 use crate::session::Session;
@@ -71,20 +70,7 @@ pub(super) fn resolve(
             (code, r.function.clone(), r.span)
         }
     };
-    let mut timeout_ms = None;
-    let mut json = serde_json::Map::new();
-    for (k, v) in &t.params.entries {
-        if k.value.eq_ignore_ascii_case("timeout") {
-            timeout_ms = Some(duration_ms(v).ok_or_else(|| {
-                Error::at(
-                    k.span,
-                    "timeout is a number of seconds or a string like '500ms', '30s', '5m'",
-                )
-            })?);
-        } else {
-            json.insert(k.value.clone(), to_json(v));
-        }
-    }
+    let (json, timeout_ms) = user_params(&t.params.entries)?;
     let names: Vec<String> = json.keys().cloned().collect();
     let shown = match &code {
         Code::Module { name } => format!("{name}.{function}"),

@@ -23,20 +23,7 @@ pub(super) fn transformer(
     let params = &t.params.entries;
     match &t.using {
         Using::Exec { args, .. } => {
-            let mut timeout_ms = None;
-            let mut json = serde_json::Map::new();
-            for (k, v) in params {
-                if k.value.eq_ignore_ascii_case("timeout") {
-                    timeout_ms = Some(duration_ms(v).ok_or_else(|| {
-                        Error::at(
-                            k.span,
-                            "timeout is a number of seconds or a string like '500ms', '30s', '5m'",
-                        )
-                    })?);
-                } else {
-                    json.insert(k.value.clone(), to_json(v));
-                }
-            }
+            let (json, timeout_ms) = user_params(params)?;
             let program = Program {
                 args: args.clone(),
                 params_json: serde_json::Value::Object(json).to_string(),
@@ -192,8 +179,30 @@ fn column_or(
     }
 }
 
+/// The PARAMS user code receives, as a JSON object, and fsql's own
+/// `timeout` (in ms) taken out of them.
+pub(super) fn user_params(
+    params: &[(Name, Literal)],
+) -> Result<(serde_json::Map<String, serde_json::Value>, Option<u64>)> {
+    let mut timeout_ms = None;
+    let mut json = serde_json::Map::new();
+    for (k, v) in params {
+        if k.value.eq_ignore_ascii_case("timeout") {
+            timeout_ms = Some(duration_ms(v).ok_or_else(|| {
+                Error::at(
+                    k.span,
+                    "timeout is a number of seconds or a string like '500ms', '30s', '5m'",
+                )
+            })?);
+        } else {
+            json.insert(k.value.clone(), to_json(v));
+        }
+    }
+    Ok((json, timeout_ms))
+}
+
 /// `30`, `1.5` (seconds), `'500ms'`, `'30s'`, `'5m'`.
-pub(super) fn duration_ms(v: &Literal) -> Option<u64> {
+fn duration_ms(v: &Literal) -> Option<u64> {
     let (number, unit) = match v {
         Literal::Number(n) => (n.as_str(), "s"),
         Literal::String(s) => {

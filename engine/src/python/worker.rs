@@ -13,7 +13,7 @@
 //! is (it reads the rest of the job and stays in step).
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Write};
+use std::io::{BufReader, BufWriter, Cursor, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -26,13 +26,10 @@ use datafusion::arrow::ipc::writer::StreamWriter;
 use serde::Deserialize;
 
 use super::{Code, Op, PyFunction, Signature};
-use crate::transform::process::Group;
+use crate::transform::process::{Group, keep_tail_echoing, tail_text};
 
 /// The worker's program, run with `python -c`.
 const RUNNER: &str = include_str!("runner.py");
-
-/// Lines of a worker's stderr kept for error messages.
-const STDERR_LINES: usize = 20;
 
 /// Interpreters started by this process (for tests and the benchmark).
 static STARTS: AtomicU64 = AtomicU64::new(0);
@@ -85,7 +82,8 @@ impl Worker {
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         {
             let tail = Arc::clone(&tail);
-            std::thread::spawn(move || forward_stderr(stderr, &tail));
+            // The user's prints: shown on fsql's stderr, the end kept for errors.
+            std::thread::spawn(move || keep_tail_echoing(stderr, &tail, true));
         }
         let mut w = Worker {
             python: python.to_string(),
@@ -133,16 +131,7 @@ impl Worker {
     fn stderr_tail(&self) -> String {
         // The stderr thread may still be reading the last lines.
         std::thread::sleep(Duration::from_millis(20));
-        let lines: Vec<String> = self
-            .tail
-            .lock()
-            .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default();
-        if lines.is_empty() {
-            String::new()
-        } else {
-            format!("\n--- last lines of its stderr ---\n{}", lines.join("\n"))
-        }
+        tail_text(&self.tail)
     }
 
     fn kill(&mut self) {
@@ -515,20 +504,4 @@ fn read_frame(r: &mut impl Read) -> Result<(u8, Vec<u8>), String> {
         .and_then(|_| r.read_exact(&mut body))
         .map_err(|_| "its output ended inside a frame".to_string())?;
     Ok((tag[0], body))
-}
-
-/// Forwards the worker's stderr (where the user's prints go) to fsql's
-/// stderr, keeping the last lines for error messages.
-fn forward_stderr(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
-    for line in BufReader::new(stderr).lines() {
-        let Ok(mut line) = line else { break };
-        eprintln!("{line}");
-        line.truncate(2000);
-        if let Ok(mut t) = tail.lock() {
-            if t.len() == STDERR_LINES {
-                t.pop_front();
-            }
-            t.push_back(line);
-        }
-    }
 }

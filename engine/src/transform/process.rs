@@ -182,17 +182,7 @@ impl Started {
         let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
         let n = groups.len();
         let writer = std::thread::spawn(move || write_groups(stdin, groups));
-        let stderr_text = || {
-            let lines: Vec<String> = tail
-                .lock()
-                .map(|t| t.iter().cloned().collect())
-                .unwrap_or_default();
-            if lines.is_empty() {
-                String::new()
-            } else {
-                format!("\n--- last lines of its stderr ---\n{}", lines.join("\n"))
-            }
-        };
+        let stderr_text = || tail_text(&tail);
         let group_of = |i: usize| match keys.get(i) {
             Some(k) if !k.is_empty() => format!(" on the group {k}"),
             _ => String::new(),
@@ -331,9 +321,27 @@ fn wait(
     }
 }
 
-fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
+/// The kept stderr lines, for an error message ("" when there are none).
+pub(crate) fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
+    let lines: Vec<String> = tail
+        .lock()
+        .map(|t| t.iter().cloned().collect())
+        .unwrap_or_default();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\n--- last lines of its stderr ---\n{}", lines.join("\n"))
+    }
+}
+
+/// Keeps the last lines of `stderr` in `tail`; with `echo`, also writes
+/// each line to fsql's stderr.
+pub(crate) fn keep_tail_echoing(stderr: impl Read, tail: &Mutex<VecDeque<String>>, echo: bool) {
     for line in BufReader::new(stderr).lines() {
         let Ok(mut line) = line else { break };
+        if echo {
+            eprintln!("{line}");
+        }
         line.truncate(2000);
         if let Ok(mut t) = tail.lock() {
             if t.len() == STDERR_LINES {
@@ -342,6 +350,10 @@ fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
             t.push_back(line);
         }
     }
+}
+
+fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
+    keep_tail_echoing(stderr, tail, false)
 }
 
 /// Writes every group; stops quietly when the program closes its stdin (the
