@@ -31,6 +31,9 @@ use crate::transform::process::{Group, keep_tail_echoing, tail_text};
 /// The worker's program, run with `python -c`.
 const RUNNER: &str = include_str!("runner.py");
 
+/// How long a new interpreter may take to import pandas and pyarrow.
+const START_LIMIT: Duration = Duration::from_secs(120);
+
 /// Interpreters started by this process (for tests and the benchmark).
 static STARTS: AtomicU64 = AtomicU64::new(0);
 
@@ -92,7 +95,26 @@ impl Worker {
             stdout,
             tail,
         };
-        match read_frame(&mut w.stdout) {
+        // An interpreter that never says hello (a `--python` that is not
+        // Python and waits for input) is killed after a while.
+        let done = AtomicBool::new(false);
+        let late = AtomicBool::new(false);
+        let not_cancelled = AtomicBool::new(false);
+        let limit = Some(Instant::now() + START_LIMIT);
+        let pid = w.child.id();
+        let hello = std::thread::scope(|scope| {
+            scope.spawn(|| watch(pid, limit, &not_cancelled, &done, &late));
+            let hello = read_frame(&mut w.stdout);
+            done.store(true, Ordering::Relaxed);
+            hello
+        });
+        if late.load(Ordering::Relaxed) {
+            return Err(w.broken(&format!(
+                "it did not start within {} s (is --python a Python interpreter?)",
+                START_LIMIT.as_secs()
+            )));
+        }
+        match hello {
             Ok((b'H', _)) => Ok(w),
             Ok((b'E', body)) => Err(failure(&body).message),
             Ok((tag, _)) => Err(w.broken(&format!("it said {:?} instead of hello", tag as char))),
