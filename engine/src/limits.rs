@@ -126,6 +126,54 @@ pub fn show_size(bytes: u64) -> String {
     }
 }
 
+/// `ctx` with a new memory pool of `bytes` (None: unbounded) and the rest
+/// of its runtime (spill folder, object stores) and state unchanged; None
+/// when the runtime cannot be built.
+pub(crate) fn with_session_pool(
+    ctx: &datafusion::prelude::SessionContext,
+    bytes: Option<u64>,
+) -> Option<datafusion::prelude::SessionContext> {
+    use datafusion::execution::memory_pool::UnboundedMemoryPool;
+    use datafusion::execution::session_state::SessionStateBuilder;
+    let state = ctx.state();
+    let builder = RuntimeEnvBuilder::from_runtime_env(state.runtime_env());
+    let builder = match bytes {
+        Some(b) => with_pool(builder, b),
+        None => builder.with_memory_pool(Arc::new(UnboundedMemoryPool::default())),
+    };
+    let runtime = builder.build_arc().ok()?;
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_runtime_env(runtime)
+        .build();
+    Some(datafusion::prelude::SessionContext::new_with_state(state))
+}
+
+/// A memory-limit error rewritten to name a session's own limit (SET
+/// fsql.memory_limit; None: no limit) instead of the process's.
+pub(crate) fn name_session_limit(e: crate::Error, limit: Option<u64>) -> crate::Error {
+    let crate::Error::Statement { message, span } = &e else {
+        return e;
+    };
+    let Some(rest) = message
+        .strip_prefix("memory limit")
+        .and_then(|m| m.split_once(" exceeded by "))
+        .map(|(_, r)| r)
+    else {
+        return e;
+    };
+    let shown = match limit {
+        Some(b) => format!("memory limit of {}", show_size(b)),
+        None => "memory".to_string(),
+    };
+    crate::Error::at(
+        *span,
+        format!("{shown} (SET fsql.memory_limit) exceeded by {rest}").replace(
+            "raise --memory-limit (FSQL_MEMORY_LIMIT)",
+            "raise the limit",
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -348,30 +348,12 @@ impl Session {
     }
 
     /// A memory-limit error names this session's limit when SET
-    /// fsql.memory_limit changed it (the message is built from the
-    /// process's --memory-limit).
+    /// fsql.memory_limit changed it.
     fn with_own_limit(&self, e: Error) -> Error {
-        let (Some(limit), Error::Statement { message, span }) = (self.memory_limit, &e) else {
-            return e;
-        };
-        let Some(rest) = message
-            .strip_prefix("memory limit")
-            .and_then(|m| m.split_once(" exceeded by "))
-            .map(|(_, r)| r)
-        else {
-            return e;
-        };
-        let shown = match limit {
-            Some(b) => format!("memory limit of {}", crate::limits::show_size(b)),
-            None => "memory".to_string(),
-        };
-        Error::at(
-            *span,
-            format!("{shown} (SET fsql.memory_limit) exceeded by {rest}").replace(
-                "raise --memory-limit (FSQL_MEMORY_LIMIT)",
-                "raise the limit",
-            ),
-        )
+        match self.memory_limit {
+            Some(limit) => crate::limits::name_session_limit(e, limit),
+            None => e,
+        }
     }
 
     /// True when the last statement run produced a dataframe (a query, not
@@ -389,24 +371,10 @@ impl Session {
     /// the rest of the runtime (spill folder, object stores) is kept. On
     /// `cluster` this is the client's pool; executors keep their own.
     pub fn set_memory_limit(&mut self, bytes: Option<u64>) {
-        use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-        use datafusion::execution::session_state::SessionStateBuilder;
-        let state = self.ctx.state();
-        let builder = RuntimeEnvBuilder::from_runtime_env(state.runtime_env());
-        let builder = match bytes {
-            Some(b) => crate::limits::with_pool(builder, b),
-            None => builder.with_memory_pool(Arc::new(
-                datafusion::execution::memory_pool::UnboundedMemoryPool::default(),
-            )),
-        };
-        let Ok(runtime) = builder.build_arc() else {
-            return;
-        };
-        let state = SessionStateBuilder::new_from_existing(state)
-            .with_runtime_env(runtime)
-            .build();
-        self.ctx = SessionContext::new_with_state(state);
-        self.memory_limit = Some(bytes);
+        if let Some(ctx) = crate::limits::with_session_pool(&self.ctx, bytes) {
+            self.ctx = ctx;
+            self.memory_limit = Some(bytes);
+        }
     }
 
     /// The Python interpreter and the `--udf` files whose functions USING

@@ -26,4 +26,5 @@ mod tests;
 pub use ast::*;
 pub use datafusion::sql::sqlparser;
 pub use error::ParseError;
-pub use parser::{parse, parse_output_schema};
+pub use parser::parse;
+pub use transform::parse_output_schema;

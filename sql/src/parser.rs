@@ -15,11 +15,7 @@ use crate::extent::sql_end;
 
 /// Parses a whole fsql script.
 pub fn parse(text: &str) -> Result<Script, ParseError> {
-    let tokens = tokenize(text)?;
-    let mut p = Parser {
-        cur: Cursor::new(tokens, text),
-        nested: Vec::new(),
-    };
+    let mut p = Parser::new(text)?;
     let mut steps = Vec::new();
     loop {
         while p.cur.eat_token(&Token::SemiColon) {}
@@ -42,25 +38,6 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
         }
     }
     Ok(Script { steps })
-}
-
-/// Parses a TRANSFORM output schema on its own (`*, x:int`), as a Python
-/// function's `# schema:` hint writes it. Spans are within `text`.
-pub fn parse_output_schema(text: &str) -> Result<crate::ast::OutputSchema, ParseError> {
-    let tokens = tokenize(text)?;
-    let mut p = Parser {
-        cur: Cursor::new(tokens, text),
-        nested: Vec::new(),
-    };
-    let schema = p.output_schema()?;
-    if !p.cur.at_end() {
-        let t = p.cur.peek();
-        return Err(ParseError::new(
-            format!("unexpected {} in the schema", describe(&t.token)),
-            t.span,
-        ));
-    }
-    Ok(schema)
 }
 
 pub(crate) struct Parser {
@@ -132,6 +109,14 @@ fn starts_new_statement(cur: &Cursor) -> bool {
 }
 
 impl Parser {
+    /// A parser at the start of `text`.
+    pub(crate) fn new(text: &str) -> Result<Parser, ParseError> {
+        Ok(Parser {
+            cur: Cursor::new(tokenize(text)?, text),
+            nested: Vec::new(),
+        })
+    }
+
     fn step(&mut self) -> Result<Step, ParseError> {
         let start = self.cur.peek().span;
         let assign = if matches!(self.cur.peek().token, Token::Word(_))

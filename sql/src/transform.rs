@@ -263,6 +263,24 @@ impl Parser {
     }
 }
 
+/// Parses a TRANSFORM output schema on its own (`*, x:int`), as a Python
+/// function's `# schema:` hint writes it. Spans are within `text`.
+pub fn parse_output_schema(text: &str) -> Result<OutputSchema, ParseError> {
+    let mut p = Parser::new(text)?;
+    let schema = p.output_schema()?;
+    if !p.cur.at_end() {
+        let t = p.cur.peek();
+        return Err(ParseError::new(
+            format!(
+                "unexpected {} in the schema",
+                crate::cursor::describe(&t.token)
+            ),
+            t.span,
+        ));
+    }
+    Ok(schema)
+}
+
 /// A Python identifier (letters, digits and `_`, not starting with a digit).
 fn is_identifier(s: &str) -> bool {
     s.chars()
