@@ -39,8 +39,14 @@ struct Proc {
 impl Proc {
     /// Starts `fsql args..` in `dir` and waits for its first stdout line.
     fn start(name: &str, args: &[&str], dir: &Path) -> (Proc, String) {
+        Proc::start_env(name, args, dir, &[])
+    }
+
+    /// [`Proc::start`] with extra environment variables.
+    fn start_env(name: &str, args: &[&str], dir: &Path, envs: &[(&str, &Path)]) -> (Proc, String) {
         let mut child = Command::new(FSQL)
             .args(args)
+            .envs(envs.iter().map(|(k, v)| (*k, *v)))
             .current_dir(dir)
             .env_remove("FSQL_ENGINE")
             .env_remove("FSQL_SCHEDULER")
@@ -134,6 +140,8 @@ struct Cluster {
     scheduler: Proc,
     executors: Vec<Proc>,
     addr: String,
+    /// The executors' TMPDIR, where their work directories go.
+    tmp: tempfile::TempDir,
     _dirs: Vec<tempfile::TempDir>,
 }
 
@@ -161,25 +169,49 @@ impl Cluster {
             line.contains("scheduler listening on"),
             "unexpected: {line}"
         );
-        let mut dirs = vec![sched_dir];
-        let mut executors = Vec::new();
-        for i in 0..2 {
-            let dir = tempfile::tempdir().unwrap();
-            let (p, line) = Proc::start(
-                &format!("executor {i}"),
-                &["cluster", "executor", "--scheduler", &addr, "--slots", "2"],
-                dir.path(),
-            );
-            assert!(line.contains("executor serving on"), "unexpected: {line}");
-            executors.push(p);
-            dirs.push(dir);
-        }
-        Cluster {
+        let mut cluster = Cluster {
             scheduler,
-            executors,
+            executors: Vec::new(),
             addr,
-            _dirs: dirs,
+            tmp: tempfile::tempdir().unwrap(),
+            _dirs: vec![sched_dir],
+        };
+        for _ in 0..2 {
+            cluster.add_executor();
         }
+        cluster
+    }
+
+    /// Starts one more executor (in a folder of its own).
+    fn add_executor(&mut self) {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, line) = Proc::start_env(
+            &format!("executor {}", self.executors.len()),
+            &[
+                "cluster",
+                "executor",
+                "--scheduler",
+                &self.addr,
+                "--slots",
+                "2",
+            ],
+            dir.path(),
+            &[("TMPDIR", self.tmp.path())],
+        );
+        assert!(line.contains("executor serving on"), "unexpected: {line}");
+        self.executors.push(p);
+        self._dirs.push(dir);
+    }
+
+    /// The executors' work directories in their TMPDIR, sorted.
+    fn work_dirs(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("fsql-executor-"))
+            .collect();
+        names.sort();
+        names
     }
 
     fn target(&self) -> Target {
@@ -219,11 +251,17 @@ impl Cluster {
         wait_output(child, Duration::from_secs(120))
     }
 
-    /// Stops every process with SIGTERM; each must exit cleanly.
-    fn stop(self) {
-        for e in self.executors {
+    /// Stops every process with SIGTERM; each must exit cleanly and leave
+    /// no work directory behind.
+    fn stop(mut self) {
+        let mut left = self.work_dirs();
+        for e in std::mem::take(&mut self.executors) {
+            let mine = format!("fsql-executor-{}-", e.pid());
             e.terminate();
+            left.retain(|d| !d.starts_with(&mine));
         }
+        // Only the folders of executors killed earlier may stay.
+        assert_eq!(self.work_dirs(), left, "a stopped executor left its folder");
         self.scheduler.terminate();
     }
 }
@@ -511,5 +549,44 @@ fn a_killed_executor_does_not_hang_a_query() {
         "the query failed after the kill: {stderr}"
     );
     assert_eq!(stdout, format!("groups,n\n100003,{}\n", 4 * n));
+    cluster.stop();
+}
+
+/// Shuffle files live in a work directory per executor, named after its
+/// process. A stopped executor removes its own; one killed with SIGKILL
+/// cannot, so the next executor to start removes it (its process is gone),
+/// and the machine's temporary folder does not fill up over time.
+#[test]
+fn executors_leave_no_shuffle_files_behind() {
+    let _one = serial();
+    let mut cluster = Cluster::start(20);
+    let client = tempfile::tempdir().unwrap();
+    let out = cluster.run(
+        client.path(),
+        "SELECT value % 7 AS k, COUNT(*) AS n FROM generate_series(1, 100000) GROUP BY value % 7 ORDER BY k\nPRINT",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dirs = cluster.work_dirs();
+    assert_eq!(dirs.len(), 2, "one work directory per executor: {dirs:?}");
+    let victim = cluster.executors.remove(0);
+    let mine = format!("fsql-executor-{}-", victim.pid());
+    assert!(dirs.iter().any(|d| d.starts_with(&mine)), "{dirs:?}");
+    victim.signal("KILL");
+    drop(victim);
+    assert!(
+        cluster.work_dirs().iter().any(|d| d.starts_with(&mine)),
+        "a killed executor cannot clean up"
+    );
+    cluster.add_executor();
+    let dirs = cluster.work_dirs();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    assert!(
+        !dirs.iter().any(|d| d.starts_with(&mine)),
+        "the killed executor's folder was not swept: {dirs:?}"
+    );
     cluster.stop();
 }

@@ -233,9 +233,7 @@ async fn start_executor(
         os_info: Some(ExecutorOperatingSystemSpecification::default().into()),
         ballista_protocol_version: BALLISTA_PROTOCOL_VERSION,
     };
-    let work_dir = tempfile::Builder::new()
-        .prefix("fsql-executor-")
-        .tempdir()?;
+    let work_dir = super::work_dir::create()?;
     let path = work_dir.path().to_string_lossy().into_owned();
     let flight = FlightServiceServer::new(BallistaFlightService::new(path.clone()))
         .max_decoding_message_size(max_message_size)

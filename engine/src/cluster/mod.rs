@@ -15,6 +15,7 @@ mod embedded;
 mod pool;
 mod process;
 mod rules;
+mod work_dir;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -113,10 +113,19 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
     // Each task's runtime reads and writes object stores through one
     // registry (stores built once, from this executor's environment).
     let registry = Arc::new(crate::storage::StoreRegistry::default());
-    let spill_dir = opts
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().to_string_lossy().into_owned());
+    // Without --work-dir, a folder of this process's own, removed when it
+    // stops (and by the next executor if this one is killed).
+    let own_dir = match &opts.work_dir {
+        Some(_) => None,
+        None => Some(super::work_dir::create().map_err(|e| {
+            Error::Cluster(format!("cannot create the executor's work directory: {e}"))
+        })?),
+    };
+    let work_dir = match &own_dir {
+        Some(dir) => dir.path().to_string_lossy().into_owned(),
+        None => opts.work_dir.clone().unwrap_or_default(),
+    };
+    let spill_dir = work_dir.clone();
     let runtime_producer: ballista_core::RuntimeProducer = Arc::new(move |_| {
         let env = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
             .with_temp_file_path(spill_dir.clone())
@@ -143,7 +152,7 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
         // this over the slots (without it, a share of the host's memory).
         memory_pool_size: crate::limits::current().memory,
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
-        work_dir: opts.work_dir.clone(),
+        work_dir: Some(work_dir),
         print_thread_info: false,
         job_data_clean_up_interval_seconds: 600,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
@@ -155,9 +164,11 @@ pub async fn run_executor(opts: ExecutorOptions, ready: impl FnOnce(SocketAddr))
         ..ExecutorProcessConfig::default()
     };
     ready(bind);
-    start_executor_process(Arc::new(config))
+    let result = start_executor_process(Arc::new(config))
         .await
-        .map_err(|e| Error::Cluster(format!("executor: {e}")))
+        .map_err(|e| Error::Cluster(format!("executor: {e}")));
+    drop(own_dir);
+    result
 }
 
 /// A port that was free a moment ago on `addr`'s interface.
