@@ -202,10 +202,81 @@ fn load_save_and_query_s3_paths_on_every_engine() {
     );
 }
 
-/// `fsql cluster ...` in its own empty folder with the store's settings,
-/// returning the process and its first stdout line.
-fn cluster_process(s3: &S3, args: &[&str], dir: &Path) -> (Child, String) {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("fsql"))
+/// Store options in the statements, with no endpoint in the environment:
+/// the first statement on a bucket configures it for the session (later
+/// ones, and `read_parquet`, find it), on every engine. A credential in a
+/// statement is refused at its name, before anything is read.
+#[test]
+fn store_options_in_statements_on_every_engine() {
+    let s3 = S3::start();
+    assert!(s3.http("PUT", "/opts").starts_with("HTTP/1.1 200"));
+    let run = |engine: &str, script: &str| {
+        let out = s3
+            .fsql()
+            .env_remove("AWS_ENDPOINT_URL")
+            .args(["-c", script, "--engine", engine, "--format", "csv"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for engine in ["local", "threads", "cluster"] {
+        let script = format!(
+            "CREATE [[1,\"a\"],[2,\"b\"],[3,null]] SCHEMA id:int, s:str\n\
+             SAVE OVERWRITE 's3://opts/{engine}/t.parquet' (endpoint='http://127.0.0.1:{}', region='us-east-1')\n\
+             SAVE OVERWRITE 's3://opts/{engine}/t.csv' (header=true)\n\
+             a = LOAD 's3://opts/{engine}/t.csv' (header=true)\n\
+             SELECT (SELECT COUNT(*) FROM read_parquet('s3://opts/{engine}/t.parquet')) AS n, COUNT(s) AS s FROM a\n\
+             PRINT",
+            s3.port
+        );
+        let (ok, stdout, stderr) = run(engine, &script);
+        assert!(ok, "{engine}: {stderr}");
+        assert_eq!(stdout, "n,s\n3,2\n", "{engine}");
+    }
+    // Without the option, the same read goes to AWS (no endpoint) and fails.
+    let (ok, _, _) = run(
+        "local",
+        "SELECT COUNT(*) FROM 's3://opts/local/t.parquet'\nPRINT",
+    );
+    assert!(!ok, "the endpoint must not leak between runs");
+    let (ok, _, stderr) = run(
+        "local",
+        "x = LOAD 's3://opts/local/t.parquet' (secret_access_key='not-a-real-key')\nPRINT x",
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains(":1:39")
+            && stderr.contains("credential")
+            && stderr.contains("AWS_SECRET_ACCESS_KEY"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(
+        "local",
+        "x = LOAD 's3://opts/local/t.parquet' (endpoint='http://127.0.0.1:1', timeout='soon')\nPRINT x",
+    );
+    assert!(!ok);
+    assert!(stderr.contains("timeout") || stderr.contains("soon"), "{stderr}");
+}
+
+/// A child process killed (and reaped) when dropped, also when a test fails.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `fsql cluster ...` in its own empty folder with the store's credentials
+/// but not its endpoint (the script gives it), returning the process and
+/// its first stdout line.
+fn cluster_process(s3: &S3, args: &[&str], dir: &Path) -> (Killed, String) {
+    let child = Command::new(assert_cmd::cargo::cargo_bin("fsql"))
         .args(args)
         .current_dir(dir)
         .env_remove("FSQL_ENGINE")
@@ -213,6 +284,7 @@ fn cluster_process(s3: &S3, args: &[&str], dir: &Path) -> (Child, String) {
         .envs(
             s3.fsql()
                 .get_envs()
+                .filter(|(k, _)| *k != "AWS_ENDPOINT_URL")
                 .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
         )
         .stdin(Stdio::null())
@@ -220,9 +292,10 @@ fn cluster_process(s3: &S3, args: &[&str], dir: &Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("fsql cluster starts");
+    let mut child = Killed(child);
     let mut line = String::new();
     std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut std::io::BufReader::new(child.0.stdout.take().unwrap()),
         &mut line,
     )
     .unwrap();
@@ -231,6 +304,9 @@ fn cluster_process(s3: &S3, args: &[&str], dir: &Path) -> (Child, String) {
 
 /// A scheduler and two executors that share no folder with each other or
 /// the client: a script with only s3:// paths runs there as on threads.
+/// No process has the endpoint in its environment: the first statement
+/// gives it, and the session's settings carry it to the scheduler (which
+/// lists the objects) and the executors (which read and write them).
 #[test]
 fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
     let s3 = S3::start();
@@ -252,18 +328,19 @@ fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
         assert!(line.contains("executor serving on"), "{line}");
         executors.push(e);
     }
-    let script = "SELECT CAST(value % 4 AS INT) AS k, CAST(value AS BIGINT) AS v FROM generate_series(1, 1000)\n\
-                  SAVE PREPARTITION BY k OVERWRITE 's3://shared/by_k/'\n\
+    let script = format!("SELECT CAST(value % 4 AS INT) AS k, CAST(value AS BIGINT) AS v FROM generate_series(1, 1000)\n\
+                  SAVE PREPARTITION BY k OVERWRITE 's3://shared/by_k/' (endpoint='http://127.0.0.1:{}')\n\
                   x = LOAD 's3://shared/by_k/'\n\
                   SELECT k, COUNT(*) AS n, SUM(v) AS s FROM x GROUP BY k ORDER BY k\n\
                   SAVE OVERWRITE 's3://shared/summary.csv' (header=true)\n\
-                  SELECT * FROM 's3://shared/summary.csv' ORDER BY k\nPRINT";
+                  SELECT * FROM 's3://shared/summary.csv' ORDER BY k\nPRINT", s3.port);
     let out = s3
         .fsql()
+        .env_remove("AWS_ENDPOINT_URL")
         .current_dir(dirs[3].path())
         .args([
             "-c",
-            script,
+            &script,
             "--engine",
             "cluster",
             "--scheduler",
@@ -283,11 +360,8 @@ fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
         stdout,
         "k,n,s\n0,250,125500\n1,250,124750\n2,250,125000\n3,250,125250\n"
     );
-    executors.push(scheduler);
-    for mut p in executors {
-        let _ = p.kill();
-        let _ = p.wait();
-    }
+    drop(executors);
+    drop(scheduler);
 }
 
 /// Read-only HTTP: a file served by a plain web server (Python's), read

@@ -48,7 +48,10 @@ impl Engine {
         let mut config = SessionConfig::new()
             .with_target_partitions(partitions.max(1))
             .with_information_schema(true)
-            .with_create_default_catalog_and_schema(true);
+            .with_create_default_catalog_and_schema(true)
+            // Statements' object-store options (crate::storage), which
+            // travel with the settings to a cluster.
+            .with_option_extension(crate::storage::StoreOptions::default());
         let opts = config.options_mut();
         // FugueSQL (Spark) order: NULL is the smallest value.
         opts.sql_parser.default_null_ordering = "nulls_min".to_string();
@@ -80,7 +83,7 @@ pub(crate) fn state(config: SessionConfig) -> SessionState {
 pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
     // No file-listing cache: scripts write files (SAVE) and read them back
     // in the same session, and a stale listing would return old data.
-    let runtime = crate::limits::runtime_builder()
+    let runtime = crate::limits::runtime_builder(&config)
         .with_object_list_cache_limit(0)
         .build_arc()
         .expect("the default runtime environment builds");

@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::SessionConfig;
 
 /// The limits; None: DataFusion's default (no memory limit, spill files in
 /// the system's temporary folder, its own disk limit).
@@ -66,10 +67,12 @@ pub(crate) fn with_pool(builder: RuntimeEnvBuilder, bytes: u64) -> RuntimeEnvBui
 }
 
 /// A runtime builder with the limits applied.
-pub(crate) fn runtime_builder() -> RuntimeEnvBuilder {
+/// Object stores take the store options in `config`.
+pub(crate) fn runtime_builder(config: &SessionConfig) -> RuntimeEnvBuilder {
     let limits = current();
-    let mut builder = RuntimeEnvBuilder::new()
-        .with_object_store_registry(Arc::new(crate::storage::StoreRegistry::default()));
+    let mut builder = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(
+        crate::storage::StoreRegistry::from_config(config),
+    ));
     if let Some(bytes) = limits.memory {
         builder = with_pool(builder, bytes);
     }

@@ -15,6 +15,7 @@ mod embedded;
 mod pool;
 mod process;
 mod rules;
+mod stores;
 mod work_dir;
 
 use std::sync::Arc;
@@ -222,7 +223,8 @@ fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
 /// columns compacted before pass-through shuffle writes ([`compact`]).
 fn executor_engine() -> Arc<dyn ExecutionEngine> {
     let pooled = DefaultExecutionEngine::with_client_pool(Arc::new(pool::ClientPool::default()));
-    Arc::new(compact::CompactingEngine::new(Arc::new(pooled)))
+    let compacting = Arc::new(compact::CompactingEngine::new(Arc::new(pooled)));
+    Arc::new(stores::StoreOptionsEngine::new(compacting))
 }
 
 /// The shared default for sessions created on a server without a client

@@ -17,6 +17,11 @@ use crate::session::Session;
 use crate::types::schema_to_arrow;
 
 pub(crate) async fn load(s: &Session, l: &Load, span: Span) -> Result<DataFrame> {
+    let entries = crate::storage::configure(&s.ctx, &l.path, l.path_span, &l.options.entries)?;
+    let l = &Load {
+        options: Options { entries },
+        ..l.clone()
+    };
     let source = crate::storage::inspect_any(&s.ctx, &l.path)
         .await
         .map_err(|e| {

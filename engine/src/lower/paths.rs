@@ -73,6 +73,14 @@ pub(crate) fn deregister(s: &Session, tables: &[String]) {
 }
 
 async fn read(s: &Session, f: &FileTable, span: Span) -> Result<datafusion::dataframe::DataFrame> {
+    let options = crate::storage::configure(&s.ctx, &f.path, f.path_span, &f.options)?;
+    let f = &FileTable {
+        options,
+        table: f.table.clone(),
+        path: f.path.clone(),
+        path_span: f.path_span,
+        format: f.format,
+    };
     if let Err(e) = crate::storage::inspect_any(&s.ctx, &f.path).await {
         let what = if e.kind() == std::io::ErrorKind::NotFound {
             format!("no such file: {}", f.path)

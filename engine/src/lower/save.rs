@@ -35,7 +35,20 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
         .format
         .or_else(|| files::format_from_extension(&sv.path))
         .unwrap_or(FileFormat::Parquet);
-    let opts = ReadOptions::parse(format, &sv.options)?;
+    let entries = crate::storage::configure(&s.ctx, &sv.path, sv.path_span, &sv.options.entries)?;
+    // The input was planned before this statement's store options were set:
+    // run it with the session's settings now (a cluster gets them from here).
+    let df = if entries.len() == sv.options.entries.len() {
+        df
+    } else {
+        DataFrame::new(s.ctx.state(), df.logical_plan().clone())
+    };
+    let opts = ReadOptions::parse(
+        format,
+        &fsql_sql::Options {
+            entries: entries.clone(),
+        },
+    )?;
     let io_err = |what: &str, e: std::io::Error| {
         Error::at(sv.path_span, format!("cannot {what} '{}': {e}", sv.path))
     };
@@ -228,9 +241,14 @@ async fn write(
         path.push('/');
     }
     let schema = df.schema().as_arrow().clone();
+    // The session's stores (with a statement's options) list what was written.
+    let runtime = df.task_ctx().runtime_env();
     write_files(df, &path, format, single, partition_by, o, span).await?;
     let empty = if crate::storage::is_url(&path) {
-        let ctx = crate::engine::local_context(crate::Engine::Local);
+        let ctx = datafusion::prelude::SessionContext::new_with_config_rt(
+            datafusion::prelude::SessionConfig::new(),
+            runtime,
+        );
         crate::storage::list(&ctx, &path).await.at(span)?.is_empty()
     } else {
         !has_files(Path::new(&path))
