@@ -330,13 +330,15 @@ fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
     }
     let script = format!("SELECT CAST(value % 4 AS INT) AS k, CAST(value AS BIGINT) AS v FROM generate_series(1, 1000)\n\
                   SAVE PREPARTITION BY k OVERWRITE 's3://shared/by_k/' (endpoint='http://127.0.0.1:{}')\n\
-                  x = LOAD 's3://shared/by_k/'\n\
-                  SELECT k, COUNT(*) AS n, SUM(v) AS s FROM x GROUP BY k ORDER BY k\n\
+                  x = LOAD 's3://shared/by_k/' PERSIST\n\
+                  SELECT k, COUNT(*) AS n, SUM(v) AS s FROM x GROUP BY k ORDER BY k CHECKPOINT\n\
                   SAVE OVERWRITE 's3://shared/summary.csv' (header=true)\n\
                   SELECT * FROM 's3://shared/summary.csv' ORDER BY k\nPRINT", s3.port);
     let out = s3
         .fsql()
         .env_remove("AWS_ENDPOINT_URL")
+        // No local temporary folder: a local scratch folder would fail.
+        .env("TMPDIR", dirs[3].path().join("no-such-folder"))
         .current_dir(dirs[3].path())
         .args([
             "-c",
@@ -347,6 +349,9 @@ fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
             &addr,
             "--format",
             "csv",
+            // PERSIST and CHECKPOINT write where every process reads.
+            "--scratch",
+            "s3://shared/scratch/",
         ])
         .output()
         .unwrap();
@@ -360,6 +365,9 @@ fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
         stdout,
         "k,n,s\n0,250,125500\n1,250,124750\n2,250,125000\n3,250,125250\n"
     );
+    // The session's scratch objects were there and are gone.
+    let listing = s3.http("GET", "/shared?list-type=2&prefix=scratch/");
+    assert!(listing.contains("<KeyCount>0</KeyCount>"), "{listing}");
     drop(executors);
     drop(scheduler);
 }

@@ -62,6 +62,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "FSQL_TEMP_DIR", value_name = "DIR")]
     pub temp_dir: Option<std::path::PathBuf>,
 
+    /// Where PERSIST/BROADCAST on the cluster, CHECKPOINT and YIELD FILE
+    /// write their data: a local folder, or an object store (s3://bucket/tmp/)
+    /// for a cluster whose machines share no disk. Default: the system's
+    /// temporary folder.
+    #[arg(long, global = true, env = "FSQL_SCRATCH", value_name = "DIR|URL")]
+    pub scratch: Option<String>,
+
     /// A Python file whose top-level functions USING finds by bare name
     /// (`TRANSFORM ... USING add_qty`), as in FugueSQL (repeatable;
     /// FSQL_UDF takes a ':'-separated list).

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         },
         disk: cli.disk_limit,
         temp_dir: cli.temp_dir.clone(),
+        scratch: cli.scratch.clone(),
     });
     let script = match read_script(&cli) {
         Ok(script) => script,

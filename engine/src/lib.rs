@@ -15,6 +15,7 @@ pub mod ml;
 pub mod output;
 mod overlay;
 mod planner;
+mod scratch;
 pub mod policy;
 pub mod python;
 pub mod session;

@@ -22,6 +22,9 @@ pub struct Limits {
     pub memory: Option<u64>,
     pub disk: Option<u64>,
     pub temp_dir: Option<PathBuf>,
+    /// `--scratch`: a local folder or an object-store URL (see
+    /// `crate::scratch`).
+    pub scratch: Option<String>,
 }
 
 static LIMITS: RwLock<Option<Limits>> = RwLock::new(None);

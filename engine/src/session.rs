@@ -52,7 +52,7 @@ pub struct Session {
     variables: BTreeMap<String, String>,
     yielded: Vec<Yielded>,
     pub(crate) sink: Box<dyn Sink>,
-    scratch: Option<tempfile::TempDir>,
+    scratch: crate::scratch::Scratch,
     last_step_produced: bool,
     /// Where the previous dataframe's statement is, for errors raised when
     /// it finally runs.
@@ -101,7 +101,7 @@ impl Session {
             variables: BTreeMap::new(),
             yielded: Vec::new(),
             sink,
-            scratch: None,
+            scratch: Default::default(),
             last_step_produced: false,
             last_span: Span::empty(),
             models: ModelStore::new(crate::ml::store::DEFAULT_DIR),
@@ -144,7 +144,7 @@ impl Session {
             variables: self.variables.clone(),
             yielded: Vec::new(),
             sink,
-            scratch: None,
+            scratch: Default::default(),
             last_step_produced: false,
             last_span: Span::empty(),
             models: self.models.clone(),
@@ -528,8 +528,8 @@ impl Session {
 
     /// Writes `df` to the scratch folder as Parquet and continues from there.
     async fn checkpoint(&mut self, df: DataFrame, span: Span) -> Result<DataFrame> {
-        let dir = self.scratch_path(span)?;
-        let path = dir.join(format!("checkpoint-{}", unique_suffix()));
+        let name = format!("checkpoint-{}", unique_suffix());
+        let path = self.scratch.location(&self.ctx, &name, span)?;
         let plan = df.clone();
         lower::checkpoint(&self.ctx, df, &path, span)
             .await
@@ -555,10 +555,10 @@ impl Session {
             YieldKind::Dataframe => (df, None),
             YieldKind::LocalDataframe => (self.materialize(df, y.span).await?, None),
             YieldKind::File => {
-                let dir = self.scratch_path(y.span)?;
-                let path = dir.join(format!("{}-{}.parquet", name.normalized(), unique_suffix()));
+                let file = format!("{}-{}.parquet", name.normalized(), unique_suffix());
+                let path = self.scratch.location(&self.ctx, &file, y.span)?;
                 let frame = lower::checkpoint(&self.ctx, df, &path, y.span).await?;
-                (frame, Some(path))
+                (frame, Some(PathBuf::from(path)))
             }
             YieldKind::Table => {
                 let frame = self.materialize(df, y.span).await?;
@@ -577,19 +577,9 @@ impl Session {
         Ok(())
     }
 
+    /// A local scratch folder of this session (see `crate::scratch`).
     pub(crate) fn scratch_path(&mut self, span: Span) -> Result<PathBuf> {
-        if self.scratch.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("fsql-")
-                .tempdir()
-                .map_err(|e| Error::at(span, format!("cannot create a scratch directory: {e}")))?;
-            self.scratch = Some(dir);
-        }
-        Ok(self
-            .scratch
-            .as_ref()
-            .map(|d| d.path().to_path_buf())
-            .unwrap_or_default())
+        self.scratch.local(span)
     }
 }
 

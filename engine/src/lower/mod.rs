@@ -17,7 +17,6 @@ mod take;
 mod transform;
 mod using;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
@@ -128,11 +127,11 @@ pub(crate) fn resolve_column(schema: &DFSchema, name: &Name) -> Result<String> {
 pub(crate) async fn checkpoint(
     ctx: &SessionContext,
     df: DataFrame,
-    path: &Path,
+    path: &str,
     span: Span,
 ) -> Result<DataFrame> {
     // The trailing '/' marks a folder wherever the write runs (see save.rs).
-    let target = format!("{}/", path.to_string_lossy());
+    let target = format!("{path}/");
     let schema = df.schema().as_arrow().clone();
     df.write_parquet(
         &target,
