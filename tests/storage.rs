@@ -259,7 +259,92 @@ fn store_options_in_statements_on_every_engine() {
         "x = LOAD 's3://opts/local/t.parquet' (endpoint='http://127.0.0.1:1', timeout='soon')\nPRINT x",
     );
     assert!(!ok);
-    assert!(stderr.contains("timeout") || stderr.contains("soon"), "{stderr}");
+    assert!(
+        stderr.contains("timeout") || stderr.contains("soon"),
+        "{stderr}"
+    );
+}
+
+/// Ctrl-C (SIGINT) while `fsql run` is uploading a large object: the
+/// target keeps its old content, and neither the temporary object nor an
+/// unfinished multipart upload is left on the store.
+#[test]
+fn an_interrupted_save_leaves_no_upload_behind() {
+    let s3 = S3::start();
+    assert!(s3.http("PUT", "/ctrlc").starts_with("HTTP/1.1 200"));
+    let (ok, _, stderr) = s3.run(
+        "local",
+        "CREATE [[1]] SCHEMA a:int\nSAVE OVERWRITE 's3://ctrlc/big.csv'",
+    );
+    assert!(ok, "{stderr}");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fsql"))
+        .args([
+            "-c",
+            "SELECT value, random() AS r, 'padding padding padding padding' AS p FROM generate_series(1, 40000000)\n\
+             SAVE OVERWRITE 's3://ctrlc/big.csv'",
+            "--engine",
+            "local",
+        ])
+        .envs(
+            s3.fsql()
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let child = Killed(child);
+    // Wait for the upload to be under way.
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let uploads = s3.http("GET", "/ctrlc?uploads");
+        if uploads.contains("<UploadId>") {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "no multipart upload started: {uploads}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut child = child;
+    let until = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < until, "fsql did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let uploads = s3.http("GET", "/ctrlc?uploads");
+    assert!(
+        !uploads.contains("<UploadId>"),
+        "an upload was left: {uploads}"
+    );
+    let listing = s3.http("GET", "/ctrlc?list-type=2");
+    assert!(!listing.contains(".fsql-tmp"), "{listing}");
+    let (ok, stdout, stderr) = s3.run(
+        "local",
+        "SELECT COUNT(*) AS n FROM read_csv('s3://ctrlc/big.csv', header=false)\nPRINT",
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "n\n1\n", "the old object must stay whole");
 }
 
 /// A child process killed (and reaped) when dropped, also when a test fails.
@@ -328,12 +413,15 @@ fn a_cluster_that_shares_no_folder_reads_and_writes_the_store() {
         assert!(line.contains("executor serving on"), "{line}");
         executors.push(e);
     }
-    let script = format!("SELECT CAST(value % 4 AS INT) AS k, CAST(value AS BIGINT) AS v FROM generate_series(1, 1000)\n\
+    let script = format!(
+        "SELECT CAST(value % 4 AS INT) AS k, CAST(value AS BIGINT) AS v FROM generate_series(1, 1000)\n\
                   SAVE PREPARTITION BY k OVERWRITE 's3://shared/by_k/' (endpoint='http://127.0.0.1:{}')\n\
                   x = LOAD 's3://shared/by_k/' PERSIST\n\
                   SELECT k, COUNT(*) AS n, SUM(v) AS s FROM x GROUP BY k ORDER BY k CHECKPOINT\n\
                   SAVE OVERWRITE 's3://shared/summary.csv' (header=true)\n\
-                  SELECT * FROM 's3://shared/summary.csv' ORDER BY k\nPRINT", s3.port);
+                  SELECT * FROM 's3://shared/summary.csv' ORDER BY k\nPRINT",
+        s3.port
+    );
     let out = s3
         .fsql()
         .env_remove("AWS_ENDPOINT_URL")

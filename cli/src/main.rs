@@ -11,6 +11,7 @@ mod sinks;
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use fsql_engine::{ClusterOptions, PythonConfig, Session, template};
@@ -62,7 +63,20 @@ fn main() -> ExitCode {
     match script {
         Some((name, text)) => {
             let show_result = cli.command_text.is_some();
-            runtime.block_on(run(&cli, &name, &text, show_result))
+            // Ctrl-C stops the script: its statement is dropped, which
+            // aborts its unfinished uploads and removes a SAVE's temporary
+            // objects; the process waits (briefly) for that before exiting.
+            let code = runtime.block_on(async {
+                tokio::select! {
+                    code = run(&cli, &name, &text, show_result) => code,
+                    _ = tokio::signal::ctrl_c() => {
+                        eprintln!("interrupted");
+                        ExitCode::from(130)
+                    }
+                }
+            });
+            fsql_engine::storage::settle(Duration::from_secs(10));
+            code
         }
         // No script and a terminal: the interactive REPL.
         None => match python_config(&cli) {

@@ -73,9 +73,8 @@ pub(crate) fn with_pool(builder: RuntimeEnvBuilder, bytes: u64) -> RuntimeEnvBui
 /// Object stores take the store options in `config`.
 pub(crate) fn runtime_builder(config: &SessionConfig) -> RuntimeEnvBuilder {
     let limits = current();
-    let mut builder = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(
-        crate::storage::StoreRegistry::from_config(config),
-    ));
+    let mut builder = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(crate::storage::StoreRegistry::from_config(config)));
     if let Some(bytes) = limits.memory {
         builder = with_pool(builder, bytes);
     }

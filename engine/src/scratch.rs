@@ -56,7 +56,12 @@ impl Scratch {
 
     /// Where a new piece of scratch data named `name` goes: a path under
     /// [`Scratch::local`], or a URL under this session's prefix on the store.
-    pub(crate) fn location(&mut self, ctx: &SessionContext, name: &str, span: Span) -> Result<String> {
+    pub(crate) fn location(
+        &mut self,
+        ctx: &SessionContext,
+        name: &str,
+        span: Span,
+    ) -> Result<String> {
         match root().filter(|r| crate::storage::is_url(r)) {
             Some(root) => {
                 if self.remote.is_none() {

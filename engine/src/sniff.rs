@@ -9,7 +9,7 @@ use std::io::Read;
 /// Rows looked at after the first.
 const SAMPLE_ROWS: usize = 64;
 /// Bytes read from the start of the file, at most.
-const SAMPLE_BYTES: u64 = 256 * 1024;
+pub(crate) const SAMPLE_BYTES: u64 = 256 * 1024;
 
 /// What the first rows of a CSV file say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,9 @@ pub(crate) struct Sniffed {
     pub kinds: Vec<Kind>,
 }
 
-/// Sniffs the file at `path` (None when it cannot be read as CSV, or has
-/// fewer than two rows: then the caller's default stands).
+/// Sniffs the file at `path` (None when it cannot be read as CSV). A file
+/// of one row is taken to have a header (the caller's default), with that
+/// row's kinds for a read without one.
 pub(crate) fn sniff(path: &str, delimiter: u8, quote: u8) -> Option<Sniffed> {
     let mut text = Vec::new();
     std::fs::File::open(path)
@@ -32,7 +33,8 @@ pub(crate) fn sniff(path: &str, delimiter: u8, quote: u8) -> Option<Sniffed> {
     sniff_bytes(&text, delimiter, quote)
 }
 
-fn sniff_bytes(text: &[u8], delimiter: u8, quote: u8) -> Option<Sniffed> {
+/// [`sniff`] of the first bytes of a file (a store object's).
+pub(crate) fn sniff_bytes(text: &[u8], delimiter: u8, quote: u8) -> Option<Sniffed> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .delimiter(delimiter)
@@ -43,7 +45,19 @@ fn sniff_bytes(text: &[u8], delimiter: u8, quote: u8) -> Option<Sniffed> {
     let first = rows.next()?.ok()?;
     let rest: Vec<csv::StringRecord> = rows.take(SAMPLE_ROWS).map_while(Result::ok).collect();
     if rest.is_empty() {
-        return None;
+        return Some(Sniffed {
+            header: true,
+            kinds: first
+                .iter()
+                .map(|v| {
+                    if v.is_empty() {
+                        Kind::Text
+                    } else {
+                        Kind::of_all(&[v])
+                    }
+                })
+                .collect(),
+        });
     }
     let columns = first.len();
     let column = |j: usize, with_first: bool| -> Kind {
@@ -140,9 +154,14 @@ mod tests {
         assert_eq!(header("eu,1\nus,2\n"), Some(false));
         // Only text: a header is assumed.
         assert_eq!(header("region,city\neu,Lisbon\n"), Some(true));
-        // Empty values do not decide; one row is not enough to tell.
+        // Empty values do not decide; one row is taken as a header (the
+        // default), with its kinds for a read without one.
         assert_eq!(header("a,b\n,1\n3,\n"), Some(true));
-        assert_eq!(header("a,b\n"), None);
+        assert_eq!(header("a,b\n"), Some(true));
+        assert_eq!(
+            sniff_bytes(b"1,x,\n", b',', b'"').unwrap().kinds,
+            vec![Kind::Integer, Kind::Text, Kind::Text]
+        );
         // Quoted fields with the delimiter inside.
         assert_eq!(header("name,age\n\"Cai, Jr.\",27\n"), Some(true));
     }

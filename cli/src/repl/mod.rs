@@ -124,6 +124,8 @@ pub fn run(
         session, runtime, ..
     } = repl;
     runtime.block_on(async move { drop(session) });
+    // Aborts of uploads a cancelled SAVE left (see storage::settle).
+    fsql_engine::storage::settle(Duration::from_secs(10));
     runtime.shutdown_timeout(Duration::from_secs(2));
     ExitCode::SUCCESS
 }

@@ -19,8 +19,8 @@ use ballista_core::serde::protobuf::{
 use ballista_executor::execution_engine::{ExecutionEngine, QueryStageExecutor};
 use datafusion::common::Result;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::datasource::physical_plan::parquet::DefaultParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::ParquetSource;
+use datafusion::datasource::physical_plan::parquet::DefaultParquetFileReaderFactory;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::TaskContext;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -100,13 +100,9 @@ fn rebind_parquet_readers(
             return Ok(Transformed::no(node));
         };
         let mut scan = scan.clone();
-        scan.file_source = Arc::new(
-            parquet
-                .clone()
-                .with_parquet_file_reader_factory(Arc::new(DefaultParquetFileReaderFactory::new(
-                    store,
-                ))),
-        );
+        scan.file_source = Arc::new(parquet.clone().with_parquet_file_reader_factory(Arc::new(
+            DefaultParquetFileReaderFactory::new(store),
+        )));
         Ok(Transformed::yes(
             DataSourceExec::from_data_source(scan) as Arc<dyn ExecutionPlan>
         ))

@@ -104,7 +104,12 @@ async fn read(s: &Session, f: &FileTable, span: Span) -> Result<datafusion::data
     let mut columns = None;
     if is_csv {
         let delimiter = given("delimiter").or(given("sep"));
-        let sniffed = || sniff_file(&f.path, delimiter, given("quote"));
+        let sniffed = if matches!(given("header"), Some(Literal::Bool(false)) | None) {
+            sniff_file(s, &f.path, delimiter, given("quote")).await
+        } else {
+            None
+        };
+        let sniffed = || sniffed.clone();
         match given("header") {
             // No header: DuckDB's column names, the sniffed types.
             Some(Literal::Bool(false)) => match sniffed() {
@@ -145,24 +150,30 @@ async fn read(s: &Session, f: &FileTable, span: Span) -> Result<datafusion::data
 
 /// Sniffs a single CSV file with the given delimiter and quote (None for a
 /// folder or a glob, or options LOAD will reject).
-fn sniff_file(
+async fn sniff_file(
+    s: &Session,
     path: &str,
     delimiter: Option<&Literal>,
     quote: Option<&Literal>,
 ) -> Option<crate::sniff::Sniffed> {
-    if crate::files::has_glob(path)
-        || crate::storage::is_url(path)
-        || std::path::Path::new(path).is_dir()
-    {
-        return None;
-    }
     let byte = |l: Option<&Literal>, default: u8| match l {
         None => Some(default),
         Some(Literal::String(s)) if s.len() == 1 => Some(s.as_bytes()[0]),
         Some(Literal::String(s)) if s == "\\t" => Some(b'\t'),
         Some(_) => None,
     };
-    crate::sniff::sniff(path, byte(delimiter, b',')?, byte(quote, b'"')?)
+    let (delimiter, quote) = (byte(delimiter, b',')?, byte(quote, b'"')?);
+    if crate::files::has_glob(path) {
+        return None;
+    }
+    if crate::storage::is_url(path) {
+        let head = crate::storage::head_bytes(&s.ctx, path, crate::sniff::SAMPLE_BYTES).await?;
+        return crate::sniff::sniff_bytes(&head, delimiter, quote);
+    }
+    if std::path::Path::new(path).is_dir() {
+        return None;
+    }
+    crate::sniff::sniff(path, delimiter, quote)
 }
 
 /// DuckDB's names for a headerless file's columns, with the sniffed types.

@@ -193,6 +193,8 @@ async fn save_to_store(
         && files::format_from_extension(&sv.path).is_some();
     let single = sv.single || appending_to_file || file_like;
     let tmp = storage::temp_sibling(&sv.path);
+    // Removes what was written if this statement fails or is cancelled.
+    let guard = storage::TempObjects::new(&s.ctx, &tmp);
     if let Err(e) = write(
         to_write.clone(),
         &tmp,
@@ -205,12 +207,15 @@ async fn save_to_store(
     .await
     {
         storage::remove_any(&s.ctx, &tmp).await;
+        guard.disarm();
         return Err(crate::sources::name_files(e, &to_write));
     }
     if let Err(e) = storage::place(&s.ctx, &tmp, &sv.path, appending_to_dir).await {
         storage::remove_any(&s.ctx, &tmp).await;
+        guard.disarm();
         return Err(store_err("write", e));
     }
+    guard.disarm();
     if !sv.and_use {
         return Ok(None);
     }

@@ -60,7 +60,9 @@ pub(crate) fn settings(profile: Option<&str>) -> Vec<(AmazonS3ConfigKey, String)
             "aws_session_token" => (AmazonS3ConfigKey::Token, keys_in_env),
             "region" => (
                 AmazonS3ConfigKey::Region,
-                env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).is_some(),
+                env("AWS_REGION")
+                    .or_else(|| env("AWS_DEFAULT_REGION"))
+                    .is_some(),
             ),
             "endpoint_url" => (
                 AmazonS3ConfigKey::Endpoint,
@@ -111,14 +113,29 @@ mod tests {
             s.iter().find(|(x, _)| *x == k).map(|(_, v)| v.clone())
         };
         let d = settings(None);
-        assert_eq!(get(&d, AmazonS3ConfigKey::AccessKeyId).as_deref(), Some("AKDEFAULT"));
-        assert_eq!(get(&d, AmazonS3ConfigKey::SecretAccessKey).as_deref(), Some("s/ecret+1"));
-        assert_eq!(get(&d, AmazonS3ConfigKey::Region).as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            get(&d, AmazonS3ConfigKey::AccessKeyId).as_deref(),
+            Some("AKDEFAULT")
+        );
+        assert_eq!(
+            get(&d, AmazonS3ConfigKey::SecretAccessKey).as_deref(),
+            Some("s/ecret+1")
+        );
+        assert_eq!(
+            get(&d, AmazonS3ConfigKey::Region).as_deref(),
+            Some("eu-west-1")
+        );
         assert_eq!(get(&d, AmazonS3ConfigKey::Token), None);
         let p = settings(Some("prod"));
-        assert_eq!(get(&p, AmazonS3ConfigKey::AccessKeyId).as_deref(), Some("AKPROD"));
+        assert_eq!(
+            get(&p, AmazonS3ConfigKey::AccessKeyId).as_deref(),
+            Some("AKPROD")
+        );
         assert_eq!(get(&p, AmazonS3ConfigKey::Token).as_deref(), Some("tok"));
-        assert_eq!(get(&p, AmazonS3ConfigKey::Region).as_deref(), Some("us-west-2"));
+        assert_eq!(
+            get(&p, AmazonS3ConfigKey::Region).as_deref(),
+            Some("us-west-2")
+        );
         assert_eq!(
             get(&p, AmazonS3ConfigKey::Endpoint).as_deref(),
             Some("http://127.0.0.1:9000")

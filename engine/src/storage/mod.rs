@@ -19,14 +19,15 @@
 
 mod aws_profile;
 mod options;
+mod uploads;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::RwLock;
 
 use datafusion::common::{DataFusionError, Result as DfResult};
-use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::config::ConfigExtension;
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use fsql_sql::{Literal, Name, Span};
 use futures::TryStreamExt;
@@ -37,6 +38,7 @@ use url::Url;
 use crate::error::Error;
 use crate::files::{Source, has_glob};
 pub use options::StoreOptions;
+pub use uploads::settle;
 
 /// URL schemes fsql reads from an object store.
 const SCHEMES: &[&str] = &[
@@ -175,11 +177,18 @@ pub(crate) fn store_with_options(
 /// A store built from statement options, shared by every registry of this
 /// process that asks for the same bucket with the same options and
 /// environment (an executor builds one per bucket, not one per task).
-fn built(url: &Url, options: &BTreeMap<String, String>) -> object_store::Result<Arc<dyn ObjectStore>> {
+fn built(
+    url: &Url,
+    options: &BTreeMap<String, String>,
+) -> object_store::Result<Arc<dyn ObjectStore>> {
     static BUILT: std::sync::Mutex<BTreeMap<String, Arc<dyn ObjectStore>>> =
         std::sync::Mutex::new(BTreeMap::new());
     let env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| ["AWS_", "GOOGLE_", "AZURE_"].iter().any(|p| k.starts_with(p)))
+        .filter(|(k, _)| {
+            ["AWS_", "GOOGLE_", "AZURE_"]
+                .iter()
+                .any(|p| k.starts_with(p))
+        })
         .collect();
     let id = format!("{}|{options:?}|{env:?}", key(url));
     let mut cache = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -194,7 +203,10 @@ fn built(url: &Url, options: &BTreeMap<String, String>) -> object_store::Result<
 /// A store for `url`'s bucket (or host), configured from the environment
 /// and then `options` (statement options, already checked by
 /// [`options::kind`]).
-fn build(url: &Url, options: &BTreeMap<String, String>) -> object_store::Result<Arc<dyn ObjectStore>> {
+fn build(
+    url: &Url,
+    options: &BTreeMap<String, String>,
+) -> object_store::Result<Arc<dyn ObjectStore>> {
     let base = key(url);
     let client = || {
         let mut c = object_store::ClientOptions::new();
@@ -244,14 +256,14 @@ fn build(url: &Url, options: &BTreeMap<String, String>) -> object_store::Result<
             for (k, v) in options.iter().filter(|(k, _)| *k != "profile") {
                 b = b.with_config(k.parse()?, v);
             }
-            Arc::new(b.build()?)
+            Arc::new(uploads::Tracked::new(Arc::new(b.build()?)))
         }
         "gs" | "gcs" => {
             let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(&base);
             for (k, v) in options {
                 b = b.with_config(k.parse()?, v);
             }
-            Arc::new(b.build()?)
+            Arc::new(uploads::Tracked::new(Arc::new(b.build()?)))
         }
         "http" | "https" => Arc::new(
             object_store::http::HttpBuilder::new()
@@ -265,7 +277,7 @@ fn build(url: &Url, options: &BTreeMap<String, String>) -> object_store::Result<
             for (k, v) in options {
                 b = b.with_config(k.parse()?, v);
             }
-            Arc::new(b.build()?)
+            Arc::new(uploads::Tracked::new(Arc::new(b.build()?)))
         }
     })
 }
@@ -424,6 +436,15 @@ pub(crate) async fn inspect(ctx: &SessionContext, path: &str) -> std::io::Result
     }
 }
 
+/// The first `n` bytes of the object at `path` (None when it is not one
+/// object or cannot be read).
+pub(crate) async fn head_bytes(ctx: &SessionContext, path: &str, n: u64) -> Option<Vec<u8>> {
+    let (store, key) = locate(ctx, path).ok()?;
+    let size = store.head(&key).await.ok()?.size;
+    let bytes = store.get_range(&key, 0..size.min(n)).await.ok()?;
+    Some(bytes.to_vec())
+}
+
 /// Every object under `prefix/`, as keys.
 pub(crate) async fn list(ctx: &SessionContext, prefix: &str) -> DfResult<Vec<StorePath>> {
     let (store, key) = locate(ctx, prefix)?;
@@ -488,6 +509,38 @@ pub(crate) async fn remove_any(ctx: &SessionContext, path: &str) {
     if let Ok(parts) = list(ctx, path).await {
         for p in parts {
             let _ = store.delete(&p).await;
+        }
+    }
+}
+
+/// Deletes a SAVE's temporary objects if dropped armed: the statement
+/// failed or was cancelled (Ctrl-C) before it placed them.
+pub(crate) struct TempObjects {
+    ctx: SessionContext,
+    path: String,
+    armed: bool,
+}
+
+impl TempObjects {
+    pub(crate) fn new(ctx: &SessionContext, path: &str) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            path: path.to_string(),
+            armed: true,
+        }
+    }
+
+    /// The objects were placed (or removed): nothing to clean.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempObjects {
+    fn drop(&mut self) {
+        if self.armed {
+            let (ctx, path) = (self.ctx.clone(), std::mem::take(&mut self.path));
+            uploads::spawn_cleanup(async move { remove_any(&ctx, &path).await });
         }
     }
 }

@@ -51,7 +51,12 @@ const ALLOWED: &[(&[&str], &[&str])] = &[
 ];
 
 /// HTTP client options every store takes.
-const CLIENT: &[&str] = &["timeout", "connect_timeout", "proxy_url", "allow_invalid_certificates"];
+const CLIENT: &[&str] = &[
+    "timeout",
+    "connect_timeout",
+    "proxy_url",
+    "allow_invalid_certificates",
+];
 
 /// Names of credentials, refused in statements.
 const SECRETS: &[&str] = &[
@@ -166,13 +171,19 @@ impl ExtensionOptions for StoreOptions {
     /// `key` is `<scheme>://<bucket>/<option>`.
     fn set(&mut self, key: &str, value: &str) -> DfResult<()> {
         let Some((store, option)) = key.rsplit_once('/') else {
-            return config_err!("fsql_store.{key}: expected fsql_store.<scheme>://<bucket>/<option>");
+            return config_err!(
+                "fsql_store.{key}: expected fsql_store.<scheme>://<bucket>/<option>"
+            );
         };
         let Some((scheme, bucket)) = store.split_once("://") else {
-            return config_err!("fsql_store.{key}: expected fsql_store.<scheme>://<bucket>/<option>");
+            return config_err!(
+                "fsql_store.{key}: expected fsql_store.<scheme>://<bucket>/<option>"
+            );
         };
         if bucket.is_empty() || bucket.contains('/') {
-            return config_err!("fsql_store.{key}: expected fsql_store.<scheme>://<bucket>/<option>");
+            return config_err!(
+                "fsql_store.{key}: expected fsql_store.<scheme>://<bucket>/<option>"
+            );
         }
         match kind(scheme, option) {
             Kind::Store(name) => {
@@ -212,7 +223,9 @@ mod tests {
         assert_eq!(kind("s3", "endpoint_url"), Kind::Store("endpoint".into()));
         assert_eq!(kind("s3", "timeout"), Kind::Store("timeout".into()));
         assert_eq!(kind("az", "account"), Kind::Store("account_name".into()));
-        assert!(matches!(kind("s3", "secret_access_key"), Kind::Secret(m) if m.contains("AWS_SECRET_ACCESS_KEY")));
+        assert!(
+            matches!(kind("s3", "secret_access_key"), Kind::Secret(m) if m.contains("AWS_SECRET_ACCESS_KEY"))
+        );
         assert!(matches!(kind("az", "sas_token"), Kind::Secret(_)));
         assert_eq!(kind("s3", "header"), Kind::Other);
         assert_eq!(kind("https", "region"), Kind::Other);
@@ -222,7 +235,8 @@ mod tests {
     fn options_round_trip_through_config_entries() {
         let mut o = StoreOptions::default();
         o.set("s3://acme/region", "eu-west-1").unwrap();
-        o.set("s3://acme/endpoint", "http://localhost:9000").unwrap();
+        o.set("s3://acme/endpoint", "http://localhost:9000")
+            .unwrap();
         assert!(o.set("s3://acme/secret_access_key", "x").is_err());
         assert!(o.set("s3://acme/header", "true").is_err());
         assert!(o.set("acme/region", "x").is_err());

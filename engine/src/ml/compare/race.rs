@@ -305,8 +305,7 @@ impl Materialised {
         if s.engine() == crate::Engine::Cluster {
             let folder = s.scratch_path(span)?.join(&id);
             let data = folder.join("data");
-            let frame =
-                crate::lower::checkpoint(&s.ctx, df, &data.to_string_lossy(), span).await?;
+            let frame = crate::lower::checkpoint(&s.ctx, df, &data.to_string_lossy(), span).await?;
             return Ok(Materialised {
                 key: data.to_string_lossy().into_owned(),
                 frame,
