@@ -22,7 +22,25 @@ use crate::args::{Cli, Command, OutputFormat};
 /// and JSON).
 const RESULT_ROWS: u64 = 40;
 
+/// Stack of the thread that plans statements, and of the runtime's
+/// workers: planning and evaluating a deep expression (a long chain of
+/// operators, up to the parser's limit) recurses once per level.
+const MAIN_STACK: usize = 512 << 20;
+const WORKER_STACK: usize = 64 << 20;
+
 fn main() -> ExitCode {
+    // The stack is reserved address space; pages are used as touched.
+    match std::thread::Builder::new()
+        .name("fsql".into())
+        .stack_size(MAIN_STACK)
+        .spawn(real_main)
+    {
+        Ok(handle) => handle.join().unwrap_or(ExitCode::FAILURE),
+        Err(_) => real_main(),
+    }
+}
+
+fn real_main() -> ExitCode {
     install_panic_hook();
     init_logging();
     let cli = Cli::parse();
@@ -46,6 +64,7 @@ fn main() -> ExitCode {
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK)
         .build()
     {
         Ok(rt) => rt,

@@ -94,6 +94,7 @@ pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
         .with_default_features()
         .with_query_planner(Arc::new(crate::planner::FsqlQueryPlanner))
         .with_optimizer_rule(Arc::new(crate::topn::rewrite::RowNumberToTopN))
+        .with_analyzer_rule(Arc::new(crate::float_in::FloatInList))
         .with_physical_optimizer_rules(physical_rules())
 }
 

@@ -8,6 +8,7 @@ mod division;
 pub mod engine;
 pub mod error;
 mod files;
+mod float_in;
 mod float_stats;
 pub mod limits;
 mod lower;

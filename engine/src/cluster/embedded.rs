@@ -76,6 +76,8 @@ impl EmbeddedCluster {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(crate::engine::cores().max(2))
             .thread_name("fsql-cluster")
+            // Deep expressions recurse once per level (see the CLI's stacks).
+            .thread_stack_size(64 << 20)
             .enable_all()
             .build()
             .map_err(|e| Error::Cluster(format!("cannot start the embedded cluster: {e}")))?;

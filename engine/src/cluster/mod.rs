@@ -12,6 +12,7 @@ mod broadcast;
 mod codec;
 mod compact;
 mod embedded;
+mod empty;
 mod pool;
 mod process;
 mod rules;
@@ -147,6 +148,10 @@ fn client_context(state: SessionState, url: String) -> Result<SessionContext> {
     // Ballista's upgrade resets the function list to its own; fsql's
     // functions must be known to the client's planner too.
     engine::register_functions(&mut state);
+    // Last: what the client ships must keep an empty relation's columns.
+    let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
+        .with_optimizer_rule(Arc::new(empty::KeepEmptySchema))
+        .build();
     Ok(SessionContext::new_with_state(state))
 }
 

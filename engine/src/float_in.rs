@@ -1,0 +1,91 @@
+//! `-0.0 IN (0.0)` is true, as `-0.0 = 0.0` is (IEEE 754, DuckDB, Spark).
+//!
+//! DataFusion 55 answers IN lists of floats by hashing and comparing the
+//! values' bits, where -0.0 and 0.0 differ, so `x IN (0.0)` was false for a
+//! negative zero while `x = 0.0` was true (found by the differential
+//! fuzzer). [`FloatInList`] gives a float IN list's probe the one zero
+//! (`CASE WHEN x = 0 THEN 0 ELSE x END`) and its literals too; NaN, NULL and
+//! every other value are unchanged.
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::config::ConfigOptions;
+use datafusion::logical_expr::expr::InList;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, lit, when};
+use datafusion::optimizer::AnalyzerRule;
+
+/// An analyzer rule (after type coercion, before the optimizer folds
+/// constant IN lists).
+#[derive(Debug, Default)]
+pub(crate) struct FloatInList;
+
+impl AnalyzerRule for FloatInList {
+    fn name(&self) -> &str {
+        "fsql_float_in_list"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            let mut schema = DFSchema::empty();
+            for input in plan.inputs() {
+                schema.merge(input.schema());
+            }
+            plan.map_expressions(|e| e.transform_up(|e| rewrite(e, &schema)))
+        })
+        .map(|t| t.data)
+    }
+}
+
+fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::InList(InList {
+        expr,
+        list,
+        negated,
+    }) = &e
+    else {
+        return Ok(Transformed::no(e));
+    };
+    let Ok(ty) = expr.get_type(schema) else {
+        return Ok(Transformed::no(e));
+    };
+    let zero = match ty {
+        datafusion::arrow::datatypes::DataType::Float64 => ScalarValue::Float64(Some(0.0)),
+        datafusion::arrow::datatypes::DataType::Float32 => ScalarValue::Float32(Some(0.0)),
+        _ => return Ok(Transformed::no(e)),
+    };
+    if is_normalised(expr) {
+        return Ok(Transformed::no(e));
+    }
+    let probe = when(
+        expr.as_ref().clone().eq(lit(zero.clone())),
+        lit(zero.clone()),
+    )
+    .otherwise(expr.as_ref().clone())?;
+    let list = list
+        .iter()
+        .map(|item| match item {
+            Expr::Literal(ScalarValue::Float64(Some(v)), m) if *v == 0.0 => {
+                Expr::Literal(ScalarValue::Float64(Some(0.0)), m.clone())
+            }
+            Expr::Literal(ScalarValue::Float32(Some(v)), m) if *v == 0.0 => {
+                Expr::Literal(ScalarValue::Float32(Some(0.0)), m.clone())
+            }
+            other => other.clone(),
+        })
+        .collect();
+    Ok(Transformed::yes(Expr::InList(InList {
+        expr: Box::new(probe),
+        list,
+        negated: *negated,
+    })))
+}
+
+/// True for a probe this rule already rewrote (a plan analysed twice).
+fn is_normalised(e: &Expr) -> bool {
+    matches!(e, Expr::Case(c) if c.when_then_expr.len() == 1
+    && c.else_expr.is_some()
+    && matches!(c.when_then_expr[0].1.as_ref(), Expr::Literal(
+        ScalarValue::Float64(Some(0.0)) | ScalarValue::Float32(Some(0.0)),
+        _
+    )))
+}
