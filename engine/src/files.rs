@@ -191,11 +191,25 @@ pub(crate) fn remove_any(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Puts `new` (a finished write) in place of `target`. The old target is
-/// moved aside first and restored if the final rename fails.
+/// Puts `new` (a finished write) in place of `target`, so that at every
+/// moment — a kill included — `target` is the whole old data or the whole
+/// new data: a file replaces a file in one rename; a folder is swapped with
+/// the old one in one `renameat2(RENAME_EXCHANGE)` (Linux). Where that is
+/// not available the old target is moved aside first and restored if the
+/// final rename fails; a kill between the two renames leaves the old data
+/// under its aside name, which the next SAVE to the target puts back
+/// ([`sweep_leftovers`]).
 pub(crate) fn replace(new: &Path, target: &Path) -> io::Result<()> {
-    if fs::symlink_metadata(target).is_err() {
+    let Ok(old) = fs::symlink_metadata(target) else {
         return fs::rename(new, target);
+    };
+    let new_is_dir = fs::symlink_metadata(new)?.is_dir();
+    if !old.is_dir() && !new_is_dir {
+        return fs::rename(new, target);
+    }
+    if exchange(new, target).is_ok() {
+        // `new` now holds the old data.
+        return remove_any(new);
     }
     let backup = temp_sibling(target, "old");
     fs::rename(target, &backup)?;
@@ -204,6 +218,73 @@ pub(crate) fn replace(new: &Path, target: &Path) -> io::Result<()> {
         return Err(e);
     }
     remove_any(&backup)
+}
+
+/// Swaps two paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let b = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: two valid NUL-terminated paths, relative to the working folder.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Removes what a killed SAVE to `target` left next to it: its temporary
+/// write (`.name.fsql-tmp-<pid>-<n>`) and, when `target` itself is gone,
+/// puts the old data moved aside (`.name.fsql-old-<pid>-<n>`) back. Only
+/// leftovers of processes that no longer run are touched.
+pub(crate) fn sweep_leftovers(target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().to_string()) else {
+        return;
+    };
+    let parent = target.parent().unwrap_or(Path::new("."));
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = file.strip_prefix(&format!(".{name}.fsql-")) else {
+            continue;
+        };
+        let Some((tag, suffix)) = rest.split_once('-') else {
+            continue;
+        };
+        let Some(pid) = suffix.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if crate::pids::running(pid) {
+            continue;
+        }
+        match tag {
+            "old" if fs::symlink_metadata(target).is_err() => {
+                let _ = fs::rename(entry.path(), target);
+            }
+            "old" | "tmp" => {
+                let _ = remove_any(&entry.path());
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Moves every file under `from` into the same relative place under `to`

@@ -15,6 +15,7 @@ mod lower;
 pub mod ml;
 pub mod output;
 mod overlay;
+mod pids;
 mod planner;
 pub mod policy;
 pub mod python;

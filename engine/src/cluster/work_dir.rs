@@ -34,7 +34,7 @@ fn sweep(parent: &Path) {
         let Some(pid) = owner(&name.to_string_lossy()) else {
             continue;
         };
-        if !running(pid) && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+        if !crate::pids::running(pid) && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -48,19 +48,6 @@ fn owner(name: &str) -> Option<u32> {
         return None;
     }
     pid.parse().ok()
-}
-
-/// Whether a process with this id exists (signal 0 checks without sending).
-fn running(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks that the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]
@@ -93,7 +80,7 @@ mod tests {
         std::fs::create_dir(&other).unwrap();
         sweep(parent.path());
         // The pid may have been reused in between; then the folder stays.
-        assert_eq!(stale.exists(), running(dead));
+        assert_eq!(stale.exists(), crate::pids::running(dead));
         assert!(live.exists());
         assert!(other.exists());
     }

@@ -66,6 +66,8 @@ pub(crate) async fn save(s: &mut Session, sv: &Save, span: Span) -> Result<Optio
     // Resolved here, against this process's working directory: on a cluster
     // the files are written by executors, whose working directory differs.
     let target: PathBuf = std::path::absolute(&sv.path).map_err(|e| io_err("resolve", e))?;
+    // What a SAVE killed earlier left: old data put back, temporaries removed.
+    files::sweep_leftovers(&target);
     let existing = std::fs::symlink_metadata(&target).ok();
     if sv.mode == SaveMode::ErrorIfExists && existing.is_some() {
         return Err(Error::at(
