@@ -11,6 +11,7 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::InList;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, lit, when};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -30,7 +31,18 @@ impl AnalyzerRule for FloatInList {
             for input in plan.inputs() {
                 schema.merge(input.schema());
             }
-            plan.map_expressions(|e| e.transform_up(|e| rewrite(e, &schema)))
+            // An expression keeps its name (a column of an aggregate or a
+            // projection that plans above refer to by it).
+            let names = NamePreserver::new(&plan);
+            plan.map_expressions(|e| {
+                let saved = names.save(&e);
+                let rewritten = e.transform_up(|e| rewrite(e, &schema))?;
+                Ok(if rewritten.transformed {
+                    rewritten.update_data(|e| saved.restore(e))
+                } else {
+                    rewritten
+                })
+            })
         })
         .map(|t| t.data)
     }

@@ -31,6 +31,8 @@ pub struct Finding {
     pub expected: Option<Rows>,
     /// The generated query (for the shrinker), when there is one.
     pub query: Option<Query>,
+    /// fsql's answer, for a DuckDB difference.
+    pub fsql_rows: Option<Rows>,
 }
 
 /// Counts of one run.
@@ -132,6 +134,7 @@ impl Fuzzer {
             ordered,
             expected,
             query: Some(query.clone()),
+            fsql_rows: None,
         };
         for (engine, o) in &outcomes {
             if o.is_crash() {
@@ -165,7 +168,7 @@ impl Fuzzer {
                 self.stats.compared_with_duckdb += 1;
                 let theirs = rows::of_duck(&theirs);
                 if !rows::same(ours, &theirs, ordered) {
-                    return Ok(Some(finding(
+                    let mut f = finding(
                         "duckdb",
                         format!(
                             "fsql:\n{}DuckDB:\n{}",
@@ -173,7 +176,9 @@ impl Fuzzer {
                             rows::show(&theirs)
                         ),
                         Some(theirs),
-                    )));
+                    );
+                    f.fsql_rows = Some(ours.clone());
+                    return Ok(Some(f));
                 }
             }
             (Outcome::Error { message, .. }, Ok(_)) => {
@@ -219,6 +224,7 @@ impl Fuzzer {
                         ordered: false,
                         expected: None,
                         query: None,
+                        fsql_rows: None,
                     });
                 }
                 // A predicate the engine rejects (types): not a TLP case.
@@ -241,6 +247,7 @@ impl Fuzzer {
                         _ => None,
                     },
                     query: None,
+                    fsql_rows: None,
                 });
             }
         }

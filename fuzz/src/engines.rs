@@ -116,8 +116,22 @@ impl Engines {
                 },
             }
         };
+        // A panic (DataFusion's, while collecting) is a finding, not the end
+        // of the run.
+        let work = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(work));
         match tokio::time::timeout(timeout, work).await {
-            Ok(outcome) => outcome,
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(panic)) => Outcome::Error {
+                message: format!(
+                    "panicked: {}",
+                    panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default()
+                ),
+                spanned: false,
+            },
             Err(_) => Outcome::Error {
                 message: format!("hang: no answer within {timeout:?}"),
                 spanned: false,

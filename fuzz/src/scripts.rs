@@ -127,6 +127,7 @@ impl Fuzzer {
                         ordered: false,
                         expected: None,
                         query: None,
+                        fsql_rows: None,
                     });
                     break;
                 }
