@@ -10,6 +10,7 @@ pub mod error;
 mod files;
 mod float_in;
 mod float_stats;
+mod guard;
 pub mod limits;
 mod lower;
 pub mod ml;

@@ -243,7 +243,7 @@ impl Session {
         let span = self.last_span;
         let df = self.input(None, span).await?;
         let shown = lower::print::show(self, df, rows.map(|r| r as usize), None, rowcount, span);
-        match guarded(shown, span).await {
+        match crate::guard::guarded(shown, span).await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.with_own_limit(e)),
         }
@@ -342,7 +342,7 @@ impl Session {
     /// Runs a parsed script; stops at the first failing statement.
     pub async fn run_script(&mut self, script: &Script) -> Result<()> {
         for step in &script.steps {
-            if let Err(e) = guarded(self.run_step(step), step.span).await {
+            if let Err(e) = crate::guard::guarded(self.run_step(step), step.span).await {
                 return Err(self.with_own_limit(e));
             }
         }
@@ -582,27 +582,6 @@ impl Session {
     /// A local scratch folder of this session (see `crate::scratch`).
     pub(crate) fn scratch_path(&mut self, span: Span) -> Result<PathBuf> {
         self.scratch.local(span)
-    }
-}
-
-/// Runs `work`; a panic in it (a bug in fsql or DataFusion, found by the
-/// differential fuzzer) becomes an error at `span` instead of ending the
-/// process, so the REPL, a server connection or a script's caller go on.
-async fn guarded<T>(work: impl std::future::Future<Output = Result<T>>, span: Span) -> Result<T> {
-    use futures::FutureExt;
-    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
-        Ok(result) => result,
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            Err(Error::at(
-                span,
-                format!("internal error (a bug in fsql or DataFusion; please report it): {msg}"),
-            ))
-        }
     }
 }
 

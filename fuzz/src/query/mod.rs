@@ -10,13 +10,13 @@
 //! truncates, DuckDB rounds), LIMIT only under an ORDER BY of every output
 //! column (otherwise any rows are right).
 
-use std::fmt;
-
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{Kind, Table};
+
+mod display;
 
 #[derive(Debug, Clone)]
 pub enum Expr {
@@ -68,130 +68,6 @@ pub struct Select {
 pub enum Query {
     Select(Box<Select>),
     SetOp(Box<Query>, &'static str, Box<Query>),
-}
-
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Expr::Col(c) => write!(f, "{c}"),
-            Expr::Lit(l) => write!(f, "{l}"),
-            Expr::Bin(a, op, b) => write!(f, "({a} {op} {b})"),
-            Expr::Not(a) => write!(f, "(NOT {a})"),
-            Expr::IsNull(a, true) => write!(f, "({a} IS NULL)"),
-            Expr::IsNull(a, false) => write!(f, "({a} IS NOT NULL)"),
-            Expr::Case(c, t, e) => write!(f, "(CASE WHEN {c} THEN {t} ELSE {e} END)"),
-            Expr::Func(name, args) => {
-                write!(f, "{name}(")?;
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "{a}")?;
-                }
-                write!(f, ")")
-            }
-            Expr::Cast(a, ty) => write!(f, "CAST({a} AS {ty})"),
-            Expr::InList(a, list) => {
-                write!(f, "({a} IN (")?;
-                for (i, x) in list.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "{x}")?;
-                }
-                write!(f, "))")
-            }
-            Expr::Agg(name, None, _) => write!(f, "{name}(*)"),
-            Expr::Agg(name, Some(a), distinct) => {
-                let d = if *distinct { "DISTINCT " } else { "" };
-                write!(f, "{name}({d}{a})")
-            }
-            Expr::Window(func, partition, order) => {
-                write!(f, "{func} OVER (")?;
-                if !partition.is_empty() {
-                    write!(f, "PARTITION BY ")?;
-                    for (i, p) in partition.iter().enumerate() {
-                        if i > 0 {
-                            write!(f, ", ")?;
-                        }
-                        write!(f, "{p}")?;
-                    }
-                }
-                if let Some(o) = order {
-                    write!(f, " ORDER BY {o} NULLS FIRST")?;
-                }
-                write!(f, ")")
-            }
-            Expr::Scalar(q) => write!(f, "({q})"),
-            Expr::Exists(q) => write!(f, "(EXISTS ({q}))"),
-            Expr::InQuery(a, q) => write!(f, "({a} IN ({q}))"),
-        }
-    }
-}
-
-impl fmt::Display for From {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            From::Table(t, alias) => write!(f, "{t} AS {alias}"),
-            From::Join(a, kind, b, Some(on)) => write!(f, "{a} {kind} {b} ON {on}"),
-            From::Join(a, kind, b, None) => write!(f, "{a} {kind} {b}"),
-        }
-    }
-}
-
-impl fmt::Display for Select {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SELECT ")?;
-        if self.distinct {
-            write!(f, "DISTINCT ")?;
-        }
-        for (i, e) in self.items.iter().enumerate() {
-            if i > 0 {
-                write!(f, ", ")?;
-            }
-            write!(f, "{e} AS o{i}")?;
-        }
-        write!(f, " FROM {}", self.from)?;
-        if let Some(w) = &self.filter {
-            write!(f, " WHERE {w}")?;
-        }
-        if !self.group_by.is_empty() {
-            write!(f, " GROUP BY ")?;
-            for (i, g) in self.group_by.iter().enumerate() {
-                if i > 0 {
-                    write!(f, ", ")?;
-                }
-                write!(f, "{g}")?;
-            }
-        }
-        if let Some(h) = &self.having {
-            write!(f, " HAVING {h}")?;
-        }
-        if !self.order_by.is_empty() {
-            write!(f, " ORDER BY ")?;
-            for (i, o) in self.order_by.iter().enumerate() {
-                if i > 0 {
-                    write!(f, ", ")?;
-                }
-                let dir = if o.desc { "DESC" } else { "ASC" };
-                let nulls = if o.nulls_first { "FIRST" } else { "LAST" };
-                write!(f, "{} {dir} NULLS {nulls}", o.position + 1)?;
-            }
-        }
-        if let Some(n) = self.limit {
-            write!(f, " LIMIT {n}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for Query {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Query::Select(s) => write!(f, "{s}"),
-            Query::SetOp(a, op, b) => write!(f, "SELECT * FROM ({a}) {op} SELECT * FROM ({b})"),
-        }
-    }
 }
 
 impl Query {
@@ -287,7 +163,7 @@ impl<'a> Gen<'a> {
                 Expr::Bin(Box::new(a), op, Box::new(b))
             }
             (Kind::Str, 2) => Expr::Func(
-                *["upper", "lower", "trim"].choose(self.rng).expect("fns"),
+                ["upper", "lower", "trim"].choose(self.rng).expect("fns"),
                 vec![self.expr(scope, kind, d)],
             ),
             (Kind::Str, 3) => Expr::Bin(
@@ -323,7 +199,7 @@ impl<'a> Gen<'a> {
         let kinds: Vec<Kind> = scope.iter().map(|(_, k)| *k).collect();
         let kind = kinds.choose(self.rng).copied().unwrap_or(Kind::Int);
         match self.rng.random_range(0..10) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let op = *["=", "<>", "<", "<=", ">", ">="]
                     .choose(self.rng)
                     .expect("cmp");
@@ -548,28 +424,28 @@ impl<'a> Gen<'a> {
                 }
                 2 => Expr::Agg("sum", arg(self, Kind::Int), false),
                 _ => Expr::Agg(
-                    *["min", "max"].choose(self.rng).expect("mm"),
+                    ["min", "max"].choose(self.rng).expect("mm"),
                     arg(self, Kind::Int),
                     false,
                 ),
             },
             Kind::Float => Expr::Agg(
-                *["min", "max", "avg"].choose(self.rng).expect("f"),
+                ["min", "max", "avg"].choose(self.rng).expect("f"),
                 arg(self, Kind::Float),
                 false,
             ),
             Kind::Decimal => Expr::Agg(
-                *["min", "max", "sum"].choose(self.rng).expect("d"),
+                ["min", "max", "sum"].choose(self.rng).expect("d"),
                 arg(self, Kind::Decimal),
                 false,
             ),
             Kind::Bool => Expr::Agg(
-                *["bool_and", "bool_or"].choose(self.rng).expect("b"),
+                ["bool_and", "bool_or"].choose(self.rng).expect("b"),
                 arg(self, Kind::Bool),
                 false,
             ),
             k => Expr::Agg(
-                *["min", "max"].choose(self.rng).expect("mm"),
+                ["min", "max"].choose(self.rng).expect("mm"),
                 arg(self, k),
                 false,
             ),
