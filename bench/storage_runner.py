@@ -55,7 +55,8 @@ def run(fsql, script, env):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("fsql")
-    ap.add_argument("moto")
+    ap.add_argument("server", help="the S3 server binary (moto_server or s3s-fs)")
+    ap.add_argument("--server-kind", choices=["moto", "s3s"], default="s3s")
     ap.add_argument("--mb", type=int, default=256)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
@@ -63,8 +64,15 @@ def main():
     make_data(local, a.mb)
     size = sum(os.path.getsize(os.path.join(local, f)) for f in os.listdir(local))
     port = free_port()
-    server = subprocess.Popen([a.moto, "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store_root = tempfile.mkdtemp(prefix="fsql-s3-", dir=os.path.join(ROOT, "bench", "data"))
+    if a.server_kind == "moto":
+        cmd = [a.server, "-H", "127.0.0.1", "-p", str(port)]
+    else:
+        # s3s-fs keeps each bucket as a folder of its root.
+        os.makedirs(os.path.join(store_root, "bench"))
+        cmd = [a.server, "--host", "127.0.0.1", "--port", str(port), "--access-key", "k",
+               "--secret-key", "s", store_root]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -72,9 +80,10 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        c = http.client.HTTPConnection("127.0.0.1", port)
-        c.request("PUT", "/bench")
-        c.getresponse().read()
+        if a.server_kind == "moto":
+            c = http.client.HTTPConnection("127.0.0.1", port)
+            c.request("PUT", "/bench")
+            c.getresponse().read()
         env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="k",
                    AWS_SECRET_ACCESS_KEY="s", AWS_REGION="us-east-1")
         summed = "SELECT ROUND(SUM(a) + SUM(b) + SUM(c) + SUM(d), 0) AS s FROM x\nPRINT\n"
@@ -94,11 +103,13 @@ def main():
             print(name, rows[name], file=sys.stderr)
     finally:
         server.kill()
+        subprocess.run(["rm", "-rf", store_root])
     date = datetime.date.today().isoformat()
     md = [f"# Object-store benchmark, {date}", "",
           f"{size / 1e6:.0f} MB of Parquet (8 parts, 4 double columns, uncompressed); `fsql run` on "
-          f"threads, whole processes; median of {a.repeat}. The S3 server is moto on this machine "
-          "(a Python server: its own speed bounds the store's figures).", "",
+          f"threads, whole processes; median of {a.repeat}. The S3 server runs on this machine: "
+          + ("moto (a Python server: its own speed bounds the store's figures)." if a.server_kind == "moto"
+             else "s3s-fs 0.14 (Rust, objects in a local folder; requests signed, over loopback HTTP)."), "",
           "| case | seconds | MB/s | vs local disk | result |", "|---|---:|---:|---:|---|"]
     pairs = {"write: SAVE to the S3 server": "write: SAVE to local disk",
              "read: LOAD from the S3 server, every column summed": "read: LOAD from local disk, every column summed"}
