@@ -179,6 +179,19 @@ fn load_save_and_query_s3_paths_on_every_engine() {
         let (ok, stdout, stderr) = s3.run(engine, &more);
         assert!(ok, "{engine}: {stderr}");
         assert_eq!(stdout, "n,s\n3,6\ns\n30\n", "{engine}");
+        // Globs on a store (DataFusion globs local paths only).
+        let globs = format!(
+            "x = LOAD '{at}/parts/*.parquet'\n\
+             SELECT SUM(id) AS a, (SELECT COUNT(*) FROM read_parquet('{at}/p*/*.parquet')) AS b, (SELECT COUNT(*) FROM read_parquet('{at}/sales.parq*')) AS c FROM x"
+        );
+        let (ok, stdout, stderr) = s3.run(engine, &globs);
+        assert!(ok, "{engine}: {stderr}");
+        assert_eq!(stdout, "a,b,c\n30,2,3\n", "{engine}");
+        let (ok, _, stderr) = s3.run(engine, &format!("LOAD '{at}/parts/*.json'\nPRINT"));
+        assert!(
+            !ok && stderr.contains("no data files"),
+            "{engine}: {stderr}"
+        );
         let (ok, _, stderr) = s3.run(engine, &format!("SELECT 1 AS a\nSAVE TO '{at}/sales.csv'"));
         assert!(
             !ok && stderr.contains("already exists"),

@@ -438,13 +438,31 @@ async fn scan_files(
         .iter()
         .map(|(k, _)| (k.clone(), DataType::Utf8))
         .collect();
-    let ext = source.extension.as_str();
+    let mut ext = source.extension.clone();
     // DataFusion treats a path ending in '/' as a folder.
     let path = if source.is_dir && !path.ends_with('/') {
         format!("{path}/")
     } else {
         path.to_string()
     };
+    // DataFusion globs local paths only: a store URL's pattern is matched
+    // here, and the objects it matches are read.
+    let paths: Vec<String> = if crate::storage::is_url(&path) && crate::files::has_glob(&path) {
+        crate::storage::expand_glob(ctx, &path)
+            .await
+            .map_err(|e| Error::at(span, format!("cannot load '{path}': {e}")))?
+    } else {
+        vec![path.clone()]
+    };
+    if crate::files::has_glob(&ext) {
+        // `sales.parq*`: the matched files' own extension.
+        ext = paths
+            .first()
+            .and_then(|p| p.rsplit('/').next())
+            .and_then(|n| n.rfind('.').map(|i| n[i..].to_string()))
+            .unwrap_or_default();
+    }
+    let ext = ext.as_str();
     let result = match format {
         FileFormat::Csv => {
             let mut opts = CsvReadOptions::new()
@@ -468,7 +486,7 @@ async fn scan_files(
             if let Some(s) = schema {
                 opts = opts.schema(s);
             }
-            ctx.read_csv(path.clone(), opts).await
+            ctx.read_csv(paths, opts).await
         }
         FileFormat::Parquet => {
             let mut opts = ParquetReadOptions::default().table_partition_cols(partition_cols);
@@ -476,7 +494,7 @@ async fn scan_files(
             if let Some(s) = schema {
                 opts = opts.schema(s);
             }
-            ctx.read_parquet(path.clone(), opts).await
+            ctx.read_parquet(paths, opts).await
         }
         FileFormat::Json => {
             let mut opts = JsonReadOptions::default()
@@ -485,7 +503,7 @@ async fn scan_files(
             if let Some(s) = schema {
                 opts = opts.schema(s);
             }
-            ctx.read_json(path.clone(), opts).await
+            ctx.read_json(paths, opts).await
         }
     };
     result.map_err(|e| {

@@ -445,6 +445,40 @@ pub(crate) async fn head_bytes(ctx: &SessionContext, path: &str, n: u64) -> Opti
     Some(bytes.to_vec())
 }
 
+/// The objects a store URL with a glob matches (`s3://b/data/*.parquet`,
+/// `s3://b/202?/part-*`), as URLs, sorted; "no data files" when none does.
+/// Hidden names (`.x`, `_x`) are left out, as in a folder.
+pub(crate) async fn expand_glob(ctx: &SessionContext, path: &str) -> Result<Vec<String>, String> {
+    let first = path.find(['*', '?', '[']).unwrap_or(path.len());
+    let cut = path[..first].rfind('/').ok_or("a pattern needs a folder")?;
+    let (prefix, pattern) = (&path[..cut], &path[cut + 1..]);
+    let glob = glob::Pattern::new(pattern).map_err(|e| format!("bad pattern '{pattern}': {e}"))?;
+    let keys = list(ctx, prefix).await.map_err(|e| e.to_string())?;
+    let (_, base) = locate(ctx, prefix).map_err(|e| e.to_string())?;
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..Default::default()
+    };
+    let mut out: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            let relative = k.as_ref()[base.as_ref().len()..].trim_start_matches('/');
+            let hidden = relative
+                .split('/')
+                .any(|p| p.starts_with('.') || p.starts_with('_'));
+            (!hidden && glob.matches_with(relative, options))
+                .then(|| format!("{prefix}/{relative}"))
+        })
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        return Err(
+            "no data files there (an empty folder, or a pattern that matches nothing)".into(),
+        );
+    }
+    Ok(out)
+}
+
 /// Every object under `prefix/`, as keys.
 pub(crate) async fn list(ctx: &SessionContext, prefix: &str) -> DfResult<Vec<StorePath>> {
     let (store, key) = locate(ctx, prefix)?;
