@@ -103,8 +103,23 @@ impl S3 {
     }
 
     fn run(&self, engine: &str, script: &str) -> (bool, String, String) {
-        let out = self
-            .fsql()
+        self.run_in(self.fsql(), engine, script)
+    }
+
+    /// [`S3::run`] without the endpoint in the environment.
+    fn run_without_endpoint(&self, engine: &str, script: &str) -> (bool, String, String) {
+        let mut c = self.fsql();
+        c.env_remove("AWS_ENDPOINT_URL");
+        self.run_in(c, engine, script)
+    }
+
+    fn run_in(
+        &self,
+        mut c: assert_cmd::Command,
+        engine: &str,
+        script: &str,
+    ) -> (bool, String, String) {
+        let out = c
             .args(["-c", script, "--engine", engine, "--format", "csv"])
             .output()
             .unwrap();
@@ -223,19 +238,7 @@ fn load_save_and_query_s3_paths_on_every_engine() {
 fn store_options_in_statements_on_every_engine() {
     let s3 = S3::start();
     assert!(s3.http("PUT", "/opts").starts_with("HTTP/1.1 200"));
-    let run = |engine: &str, script: &str| {
-        let out = s3
-            .fsql()
-            .env_remove("AWS_ENDPOINT_URL")
-            .args(["-c", script, "--engine", engine, "--format", "csv"])
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |engine: &str, script: &str| s3.run_without_endpoint(engine, script);
     for engine in ["local", "threads", "cluster"] {
         let script = format!(
             "CREATE [[1,\"a\"],[2,\"b\"],[3,null]] SCHEMA id:int, s:str\n\

@@ -268,19 +268,31 @@ pub async fn scripts(root: &Path, seed: u64, count: u64, limit: Duration) -> Rep
         if i % 25 == 0 {
             session = None;
         }
-        let s = match session.take() {
-            Some(s) => s,
-            None => fresh_session(scratch.path()).await,
-        };
-        let (back, outcome) = run_one(s, script.clone(), limit).await;
-        session = back;
-        match outcome {
-            Ok(true) => report.ran_ok += 1,
-            Ok(false) => {}
-            Err((kind, message)) => report.findings.push((kind, script, message)),
-        }
+        run_counted(&mut session, scratch.path(), script, limit, &mut report).await;
     }
     report
+}
+
+/// Runs `script` on `session` (a fresh one if the last was lost to a panic
+/// or a hang) and counts the outcome in `report`.
+async fn run_counted(
+    session: &mut Option<Session>,
+    scratch: &Path,
+    script: String,
+    limit: Duration,
+    report: &mut Report,
+) {
+    let s = match session.take() {
+        Some(s) => s,
+        None => fresh_session(scratch).await,
+    };
+    let (back, outcome) = run_one(s, script.clone(), limit).await;
+    *session = back;
+    match outcome {
+        Ok(true) => report.ran_ok += 1,
+        Ok(false) => {}
+        Err((kind, message)) => report.findings.push((kind, script, message)),
+    }
 }
 
 /// Corrupted copies of `file` (truncated, bytes flipped, bytes inserted).
@@ -339,17 +351,7 @@ pub async fn files(files: &[PathBuf], seed: u64, per_file: usize, limit: Duratio
                 ""
             };
             let script = format!("x = LOAD '{}'{options}\nSELECT * FROM x", path.display());
-            let s = match session.take() {
-                Some(s) => s,
-                None => fresh_session(scratch.path()).await,
-            };
-            let (back, outcome) = run_one(s, script.clone(), limit).await;
-            session = back;
-            match outcome {
-                Ok(true) => report.ran_ok += 1,
-                Ok(false) => {}
-                Err((kind, message)) => report.findings.push((kind, script, message)),
-            }
+            run_counted(&mut session, scratch.path(), script, limit, &mut report).await;
         }
     }
     report

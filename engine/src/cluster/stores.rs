@@ -54,18 +54,11 @@ impl ExecutionEngine for StoreOptionsEngine {
         config: &SessionConfig,
     ) -> Result<Arc<dyn QueryStageExecutor>> {
         let options = storage::session_options(config);
-        if options.is_empty() {
-            return self.inner.create_query_stage_exec(
-                job_id,
-                stage_id,
-                task_id,
-                global_output_partition_ids,
-                plan,
-                work_dir,
-                config,
-            );
-        }
-        let plan = rebind_parquet_readers(plan, &options)?;
+        let plan = if options.is_empty() {
+            plan
+        } else {
+            rebind_parquet_readers(plan, &options)?
+        };
         let inner = self.inner.create_query_stage_exec(
             job_id,
             stage_id,
@@ -75,6 +68,9 @@ impl ExecutionEngine for StoreOptionsEngine {
             work_dir,
             config,
         )?;
+        if options.is_empty() {
+            return Ok(inner);
+        }
         Ok(Arc::new(WithStores { inner, options }))
     }
 }
