@@ -33,9 +33,26 @@ static INTERRUPTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUs
 /// Runs `fsql -c script` in `dir`; with `kill_after`, kills it (SIGKILL)
 /// then. Returns how long it ran.
 fn run(dir: &Path, script: &str, kill_after: Option<Duration>) -> Duration {
+    let (took, killed) = run_with(dir, &[], script, kill_after);
+    if killed {
+        INTERRUPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    took
+}
+
+/// [`run`] with more arguments for fsql; also whether the kill found fsql
+/// still running.
+fn run_with(
+    dir: &Path,
+    args: &[&str],
+    script: &str,
+    kill_after: Option<Duration>,
+) -> (Duration, bool) {
     let started = Instant::now();
     let mut child = Command::new(FSQL)
-        .args(["--engine", "local", "-c", script])
+        .args(["--engine", "local"])
+        .args(args)
+        .args(["-c", script])
         .current_dir(dir)
         .env_remove("FSQL_ENGINE")
         .stdout(Stdio::null())
@@ -46,27 +63,33 @@ fn run(dir: &Path, script: &str, kill_after: Option<Duration>) -> Duration {
         Some(after) => {
             while started.elapsed() < after {
                 if child.try_wait().expect("try_wait").is_some() {
-                    return started.elapsed();
+                    return (started.elapsed(), false);
                 }
                 std::thread::sleep(Duration::from_millis(2));
             }
             let _ = child.kill();
             let _ = child.wait();
-            INTERRUPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (started.elapsed(), true)
         }
         None => {
             let status = child.wait().expect("fsql runs");
             assert!(status.success(), "{script}");
+            (started.elapsed(), false)
         }
     }
-    started.elapsed()
 }
 
-/// The (count, sum) of `v` LOAD reads at `target`.
-async fn content(session: &mut Session, dir: &Path, target: &str) -> (u64, u64) {
+/// The (count, sum) of `v` LOAD reads at `target`. CSV files are saved
+/// without a header (FugueSQL's default): read with their columns.
+async fn content(session: &mut Session, dir: &Path, target: &str, csv: bool) -> (u64, u64) {
     let path = dir.join(target);
+    let (format, columns) = if csv {
+        ("CSV ", " COLUMNS v:long,k:long,p:str")
+    } else {
+        ("", "")
+    };
     let text = format!(
-        "y = LOAD '{}'\nSELECT COUNT(*) AS n, SUM(CAST(v AS BIGINT)) AS s FROM y",
+        "y = LOAD {format}'{}'{columns}\nSELECT COUNT(*) AS n, SUM(CAST(v AS BIGINT)) AS s FROM y",
         path.display()
     );
     session
@@ -130,11 +153,7 @@ async fn a_killed_save_leaves_old_or_new_data_whole() {
             let after = Duration::from_secs_f64(rng.random_range(0.0..1.3) * took.as_secs_f64());
             run(dir.path(), &script(target, rows, how), Some(after));
             kills += 1;
-            let got = if csv {
-                content_csv(&mut session, dir.path(), target).await
-            } else {
-                content(&mut session, dir.path(), target).await
-            };
+            let got = content(&mut session, dir.path(), target, csv).await;
             assert!(
                 got == now || got == next,
                 "{target} after a kill at {after:?}: {got:?}, neither {now:?} nor {next:?}"
@@ -158,27 +177,6 @@ async fn a_killed_save_leaves_old_or_new_data_whole() {
     );
 }
 
-/// CSV files are saved without a header (FugueSQL's default): read with
-/// their columns.
-async fn content_csv(session: &mut Session, dir: &Path, target: &str) -> (u64, u64) {
-    let path = dir.join(target);
-    let text = format!(
-        "y = LOAD CSV '{}' COLUMNS v:long,k:long,p:str\nSELECT COUNT(*) AS n, SUM(v) AS s FROM y",
-        path.display()
-    );
-    session
-        .run(&text)
-        .await
-        .unwrap_or_else(|e| panic!("{target} does not load after a kill: {e}"));
-    let batches = session.last().cloned().unwrap().collect().await.unwrap();
-    let col = |i: usize| {
-        let a = batches[0].column(i);
-        datafusion::arrow::array::cast::as_primitive_array::<datafusion::arrow::datatypes::Int64Type>(a)
-            .value(0) as u64
-    };
-    (col(0), col(1))
-}
-
 #[test]
 fn a_killed_create_or_replace_model_keeps_a_whole_model() {
     let dir = tempfile::tempdir().unwrap();
@@ -189,31 +187,9 @@ fn a_killed_create_or_replace_model_keeps_a_whole_model() {
              CREATE OR REPLACE MODEL m WITH (model_class = '{class}', target_column = 'y') AS (SELECT * FROM pts)"
         )
     };
-    let run_models = |script: &str, kill: Option<Duration>| -> Duration {
-        let started = Instant::now();
-        let mut child = Command::new(FSQL)
-            .args(["--engine", "local", "--model-dir"])
-            .arg(&models)
-            .args(["-c", script])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        match kill {
-            Some(after) => {
-                while started.elapsed() < after {
-                    if child.try_wait().unwrap().is_some() {
-                        return started.elapsed();
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            None => assert!(child.wait().unwrap().success()),
-        }
-        started.elapsed()
+    let models_arg = models.to_string_lossy().into_owned();
+    let run_models = |script: &str, kill: Option<Duration>| {
+        run_with(dir.path(), &["--model-dir", &models_arg], script, kill).0
     };
     run_models(&create("LinearRegression", 2000), None);
     let took = run_models(&create("DecisionTreeRegressor", 200_000), None);

@@ -63,7 +63,7 @@ pub struct Cli {
     pub temp_dir: Option<std::path::PathBuf>,
 
     /// Where PERSIST/BROADCAST on the cluster, CHECKPOINT and YIELD FILE
-    /// write their data: a local folder, or an object store (s3://bucket/tmp/)
+    /// write their data: a local folder, or an object store (s3://bucket/scratch/)
     /// for a cluster whose machines share no disk. Default: the system's
     /// temporary folder.
     #[arg(long, global = true, env = "FSQL_SCRATCH", value_name = "DIR|URL")]

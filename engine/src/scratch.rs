@@ -4,7 +4,7 @@
 //! By default a folder of the system's temporary directory, made on first
 //! use and removed with the session. `--scratch` (FSQL_SCRATCH) moves it:
 //! to another local folder (a disk with room, or a folder every executor
-//! mounts), or to an object store (`s3://bucket/tmp/`), which is what a
+//! mounts), or to an object store (`s3://bucket/scratch/`), which is what a
 //! cluster whose machines share no disk needs, since executors write the
 //! data and the client and other executors read it back. On a store, each
 //! session writes under a prefix of its own (`fsql-<pid>-<n>/`), whose

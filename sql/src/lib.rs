@@ -9,6 +9,7 @@
 //! ```
 
 pub mod ast;
+mod chains;
 mod cursor;
 mod data_tokens;
 mod display;
