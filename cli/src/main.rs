@@ -200,7 +200,8 @@ fn read_stdin() -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// A bug must never show a Rust backtrace to a user: one line instead.
+/// A bug must never show a Rust backtrace to a user: one line instead
+/// (and the backtrace too when `RUST_BACKTRACE` asks for it).
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -214,6 +215,10 @@ fn install_panic_hook() {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         eprintln!("fsql: internal error: {msg}{at} (this is a bug; please report it)");
+        let trace = std::backtrace::Backtrace::capture();
+        if trace.status() == std::backtrace::BacktraceStatus::Captured {
+            eprintln!("{trace}");
+        }
     }));
 }
 

@@ -100,15 +100,18 @@ pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
         .with_query_planner(Arc::new(crate::planner::FsqlQueryPlanner))
         .with_optimizer_rule(Arc::new(crate::topn::rewrite::RowNumberToTopN))
         .with_analyzer_rule(Arc::new(crate::float_in::FloatInList))
+        .with_analyzer_rule(Arc::new(crate::in_subquery::NullAwareInSubquery))
         .with_physical_optimizer_rules(physical_rules())
 }
 
 /// DataFusion's physical rules, after [`InexactFloatStats`] (which must
-/// run before any rule that trusts statistics).
+/// run before any rule that trusts statistics) and before
+/// `FloatPredicatePruning` (after the rules that push filters into scans).
 pub(crate) fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
         vec![Arc::new(InexactFloatStats)];
     rules.extend(PhysicalOptimizer::new().rules);
+    rules.push(Arc::new(crate::float_pruning::FloatPredicatePruning));
     rules
 }
 

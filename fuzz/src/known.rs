@@ -32,18 +32,14 @@ pub fn classify(f: &Finding) -> Option<&'static str> {
     {
         return Some("cluster-empty-relation");
     }
-    // DataFusion: `x IN (subquery)` under NOT / IS NULL is false where it
-    // should be NULL (its mark join is not null-aware), and an IN or EXISTS
-    // subquery in a SELECT list is not supported.
+    // DataFusion: an IN or EXISTS subquery in a SELECT list is not
+    // supported (a clear error). (`x IN (subquery)` under NOT / IS NULL was
+    // false where it should be NULL; fsql's in_subquery.rs fixed it.)
     if has_subquery
-        && (f.kind == "tlp"
-            || text.contains("does not support logical expression InSubquery")
+        && (text.contains("does not support logical expression InSubquery")
             || text.contains("does not support logical expression Exists"))
     {
-        return Some("in-subquery-null");
-    }
-    if has_subquery && f.kind == "duckdb" && sql.contains(" IN (SELECT") {
-        return Some("in-subquery-null");
+        return Some("subquery-in-select");
     }
     // DataFusion sorts -0.0 before 0.0 (DuckDB: equal, so later keys decide):
     // the same rows in another order.
@@ -53,11 +49,6 @@ pub fn classify(f: &Finding) -> Option<&'static str> {
         && crate::rows::same(ours, theirs, false)
     {
         return Some("zero-sign-order");
-    }
-    // Ballista: a window partitioned by a column a filter fixes to one value
-    // fails on `cluster` ("All partition by columns should have an ordering").
-    if text.contains("All partition by columns should have an ordering") {
-        return Some("cluster-window-constant-partition");
     }
     // DataFusion checks expression types in debug builds only; a CASE mixing
     // a timestamp and an integer trips that check (release builds run).

@@ -10,6 +10,7 @@
 //! Prints the counts, the rate, every finding not already known (see
 //! `known.rs`), and writes each new finding, shrunk, as a golden file to
 //! `--out` (default `fuzz/findings/`). Exit status 1 when there is one.
+//! `--show-known` also prints every finding a known difference explains.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -43,6 +44,7 @@ fn run() -> i32 {
     let cases: u64 = arg(&args, "--cases")
         .and_then(|s| s.parse().ok())
         .unwrap_or(u64::MAX);
+    let show_known = args.iter().any(|a| a == "--show-known");
     let seconds: f64 = arg(&args, "--seconds")
         .and_then(|s| s.parse().ok())
         .unwrap_or(60.0);
@@ -93,6 +95,9 @@ fn run() -> i32 {
             for finding in findings {
                 if let Some(k) = known::classify(&finding) {
                     *counts.entry(k).or_insert(0) += 1;
+                    if show_known {
+                        println!("--- known {k} (seed {})\n{}", finding.seed, finding.sql);
+                    }
                     continue;
                 }
                 new += 1;

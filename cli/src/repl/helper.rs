@@ -152,6 +152,16 @@ fn in_string(line: &str, pos: usize) -> bool {
     quote == Some('\'')
 }
 
+/// Where the word ending at `pos` starts (a byte index on a character
+/// boundary: the character before the word may be several bytes long).
+fn word_start(line: &str, pos: usize) -> usize {
+    line[..pos]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8())
+}
+
 impl Completer for FsqlHelper {
     type Candidate = Pair;
 
@@ -164,9 +174,7 @@ impl Completer for FsqlHelper {
         if in_string(line, pos) {
             return self.files.complete(line, pos, ctx);
         }
-        let start = line[..pos]
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+        let start = word_start(line, pos);
         let word = &line[start..pos];
         if word.is_empty() {
             return Ok((pos, Vec::new()));
@@ -354,6 +362,124 @@ mod tests {
     fn strings_are_detected_for_path_completion() {
         assert!(in_string("LOAD 'data/x", 12));
         assert!(!in_string("LOAD 'data/x' ", 14));
+    }
+
+    #[test]
+    fn completion_after_a_multibyte_character() {
+        // `rfind(..) + 1` landed inside '€' and panicked.
+        assert_eq!(
+            word_start("SELECT €sel", "SELECT €sel".len()),
+            "SELECT €".len()
+        );
+        assert_eq!(word_start("→x", "→x".len()), "→".len());
+        assert_eq!(word_start("abc", 3), 0);
+    }
+
+    /// The REPL's input handling on random lines (quotes, comments,
+    /// backslashes, semicolons, multibyte characters, lone surrogates are
+    /// impossible in `str` but every other code point range is drawn):
+    /// no panic, and highlighting only adds colour codes. More cases with
+    /// `FSQL_REPL_FUZZ_CASES`.
+    #[test]
+    fn random_input_lines_are_handled() {
+        let cases: usize = std::env::var("FSQL_REPL_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        let names = Arc::new(Mutex::new(Names::default()));
+        if let Ok(mut n) = names.lock() {
+            n.relations
+                .push(("tëst".to_string(), vec!["é".to_string(), "a_b".to_string()]));
+        }
+        let helper = FsqlHelper::new(names, true);
+        let history = rustyline::history::DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let pieces = [
+            "SELECT",
+            "select",
+            " ",
+            "\n",
+            "\n",
+            ";",
+            "'",
+            "\"",
+            "--",
+            "-",
+            "/*",
+            "*/",
+            "\\",
+            "\\d",
+            "\\engine ",
+            "\\set ",
+            "€",
+            "→",
+            "é",
+            "😀",
+            "\u{0}",
+            "\t",
+            "a",
+            "_",
+            "1.5",
+            "LOAD '",
+            "të",
+            "{{",
+            "}}",
+            "\u{202e}",
+            "\r\n",
+            "ｓｅｌｅｃｔ",
+            "ß",
+            "İ",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..cases {
+            let mut line = String::new();
+            for _ in 0..(next() % 12) {
+                if next() % 4 == 0 {
+                    // Any scalar value.
+                    if let Some(c) = char::from_u32((next() % 0x11_0000) as u32) {
+                        line.push(c);
+                    }
+                } else {
+                    line.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+                }
+            }
+            let _ = input_complete(&line);
+            let plain = strip_colour(&highlight(&line));
+            assert_eq!(plain, line, "highlighting changed the text of {line:?}");
+            if line.trim_start().starts_with('\\') {
+                let _ = super::super::meta::parse(&line);
+            }
+            for (pos, _) in line.char_indices().chain([(line.len(), ' ')]) {
+                let _ = in_string(&line, pos);
+                let (start, _) = helper
+                    .complete(&line, pos, &ctx)
+                    .unwrap_or((pos, Vec::new()));
+                assert!(start <= pos && line.is_char_boundary(start));
+            }
+        }
+    }
+
+    fn strip_colour(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' && chars.peek() == Some(&'[') {
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     #[test]

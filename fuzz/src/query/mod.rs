@@ -325,9 +325,16 @@ impl<'a> Gen<'a> {
             .expect("joins");
         scope.extend(scope_b);
         let on = (kind != "CROSS JOIN").then(|| {
+            // Sometimes no equality: a nested loop join, whose outer rows
+            // the cluster once emitted once per partition.
+            let op = if self.rng.random_bool(0.3) {
+                *["<", "<=", ">", "<>"].choose(self.rng).expect("ops")
+            } else {
+                "="
+            };
             let eq = Expr::Bin(
                 Box::new(Expr::Col("a.k".into())),
-                "=",
+                op,
                 Box::new(Expr::Col("b.k".into())),
             );
             if self.rng.random_bool(0.3) {

@@ -40,7 +40,7 @@ use datafusion::physical_optimizer::ensure_requirements::EnsureRequirements;
 use datafusion::physical_plan::StatisticsArgs;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
+use datafusion::physical_plan::joins::{HashJoinExec, NestedLoopJoinExec, PartitionMode};
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
@@ -147,6 +147,46 @@ impl DefaultDistributedPlanner {
         // recurse down and replace children
         if execution_plan.children().is_empty() {
             return Ok((execution_plan, vec![]));
+        }
+
+        // fsql patch: a nested loop join keeps which build (left) rows found
+        // a match only within one task, and emits the unmatched ones when its
+        // probe (right) side ends. Run once per probe partition, each task
+        // emitted them again: a LEFT/FULL/anti/mark join on a non-equi
+        // condition (or DataFusion's mark join for `x IN (subquery)` inside an
+        // OR) returned build rows twice, or wrongly, on the cluster. Such a
+        // join reads its whole probe side as one broadcast partition, so it
+        // runs as one task. (A coalesce would not do: the stage above re-runs
+        // `EnsureRequirements`, which removes a coalesce the join does not
+        // itself require.)
+        if let Some(nl_join) = execution_plan.downcast_ref::<NestedLoopJoinExec>()
+            && !collect_left_broadcast_safe(*nl_join.join_type())
+            && nl_join.right().properties().output_partitioning().partition_count() > 1
+        {
+            let (build, mut stages) =
+                self.plan_query_stages_internal(job_id, nl_join.left().clone(), config)?;
+            let (probe, mut probe_stages) =
+                self.plan_query_stages_internal(job_id, nl_join.right().clone(), config)?;
+            stages.append(&mut probe_stages);
+            let probe_partitions = probe.properties().output_partitioning().partition_count();
+            let probe_writer = create_shuffle_writer_with_config(
+                job_id,
+                self.next_stage_id(),
+                probe,
+                None,
+                config,
+            )?;
+            let whole_probe = Arc::new(UnresolvedShuffleExec::new_broadcast(
+                probe_writer.stage_id(),
+                probe_writer.schema(),
+                probe_partitions,
+            ));
+            stages.push(probe_writer);
+            let new_join = execution_plan.replace_children(
+                vec![build, whole_probe],
+                ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+            )?;
+            return Ok((new_join, stages));
         }
 
         // Broadcast-join lowering: HashJoinExec(CollectLeft) gets its own

@@ -93,6 +93,17 @@ pub(crate) fn should_swap_join_order(
     }
 }
 
+/// fsql patch: true when `join`'s output keeps an order of its inputs (a
+/// `CollectLeft` hash join emits its probe side's rows in their order).
+/// DataFusion's planner may have pushed an ORDER BY's sort below such a join
+/// and removed it above; swapping the inputs here, after that planning, would
+/// emit the rows in the other input's order and lose the ORDER BY (a wrong
+/// answer on the cluster only, found by fsql's differential fuzzer). Such a
+/// join is not swapped.
+fn keeps_an_order(join: &dyn ExecutionPlan) -> bool {
+    join.properties().output_ordering().is_some()
+}
+
 fn supports_collect_by_thresholds(
     plan: &dyn ExecutionPlan,
     threshold_byte_size: usize,
@@ -274,6 +285,7 @@ pub(crate) fn try_collect_left(
             // Don't swap null-aware anti joins as they have specific side requirements
             if hash_join.join_type().supports_swap()
                 && !hash_join.null_aware
+                && !keeps_an_order(hash_join)
                 && right_one_partition
                 && should_swap_join_order(&**left, &**right)?
             {
@@ -297,6 +309,7 @@ pub(crate) fn try_collect_left(
             // Don't swap null-aware anti joins as they have specific side requirements
             if hash_join.join_type().supports_swap()
                 && !hash_join.null_aware
+                && !keeps_an_order(hash_join)
                 && right_one_partition
             {
                 hash_join.swap_inputs(PartitionMode::CollectLeft).map(Some)
@@ -320,6 +333,7 @@ pub(crate) fn partitioned_hash_join(
     // Don't swap null-aware anti joins as they have specific side requirements
     if hash_join.join_type().supports_swap()
         && !hash_join.null_aware
+        && !keeps_an_order(hash_join)
         && should_swap_join_order(&**left, &**right)?
     {
         hash_join.swap_inputs(PartitionMode::Partitioned)
@@ -376,6 +390,7 @@ fn statistical_join_selection_subrule(
                 // for lowering it to a single-task CollectLeft join.
                 if hash_join.join_type().supports_swap()
                     && !hash_join.null_aware
+                    && !keeps_an_order(hash_join)
                     && should_swap_join_order(&**left, &**right)?
                 {
                     hash_join
@@ -389,7 +404,9 @@ fn statistical_join_selection_subrule(
     } else if let Some(cross_join) = plan.downcast_ref::<CrossJoinExec>() {
         let left = cross_join.left();
         let right = cross_join.right();
-        if right.properties().output_partitioning().partition_count() > 1 {
+        if right.properties().output_partitioning().partition_count() > 1
+            || keeps_an_order(cross_join)
+        {
             None
         } else if should_swap_join_order(&**left, &**right)? {
             cross_join.swap_inputs().map(Some)?
@@ -402,7 +419,9 @@ fn statistical_join_selection_subrule(
         // next few lines are different from original datafusion rule
         // partition count of right side has to be equal one to be
         // able to swap inputs
-        if right.properties().output_partitioning().partition_count() > 1 {
+        if right.properties().output_partitioning().partition_count() > 1
+            || keeps_an_order(nl_join)
+        {
             None
         } else if nl_join.join_type().supports_swap()
             && should_swap_join_order(&**left, &**right)?

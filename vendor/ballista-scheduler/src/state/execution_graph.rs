@@ -979,8 +979,17 @@ impl ExecutionGraph for StaticExecutionGraph {
                         )) = status
                         {
                             // update task metrics for successful task
-                            running_stage
-                                .update_task_metrics(task_id, operator_metrics)?;
+                            // fsql patch: a task whose plan has another
+                            // number of operators than the stage's (per-task
+                            // partition restriction can reshape a plan) made
+                            // this update fail, the task's success was never
+                            // recorded and the job waited forever. Its
+                            // metrics are dropped instead.
+                            if let Err(e) = running_stage
+                                .update_task_metrics(task_id, operator_metrics)
+                            {
+                                warn!("dropping the metrics of task {task_id}: {e}");
+                            }
 
                             let SuccessfulTask {
                                 partitions,
