@@ -110,7 +110,12 @@ pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
 pub(crate) fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
         vec![Arc::new(InexactFloatStats)];
-    rules.extend(PhysicalOptimizer::new().rules);
+    rules.extend(
+        PhysicalOptimizer::new()
+            .rules
+            .into_iter()
+            .map(crate::tolerant::wrap),
+    );
     rules.push(Arc::new(crate::float_pruning::FloatPredicatePruning));
     rules
 }

@@ -1,16 +1,18 @@
-//! `-0.0 IN (0.0)` is true, as `-0.0 = 0.0` is (IEEE 754, DuckDB, Spark).
+//! `-0.0 IN (0.0)` is true, as `-0.0 = 0.0` is (IEEE 754, DuckDB, Spark),
+//! and `count(DISTINCT x)` counts -0.0 and 0.0 once.
 //!
 //! DataFusion 55 answers IN lists of floats by hashing and comparing the
 //! values' bits, where -0.0 and 0.0 differ, so `x IN (0.0)` was false for a
 //! negative zero while `x = 0.0` was true (found by the differential
 //! fuzzer). [`FloatInList`] gives a float IN list's probe the one zero
 //! (`CASE WHEN x = 0 THEN 0 ELSE x END`) and its literals too; NaN, NULL and
-//! every other value are unchanged.
+//! every other value are unchanged. The float arguments of DISTINCT
+//! aggregates get the one zero the same way (see [`distinct_args`]).
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
-use datafusion::logical_expr::expr::InList;
+use datafusion::logical_expr::expr::{AggregateFunction, InList};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, lit, when};
 use datafusion::optimizer::AnalyzerRule;
@@ -49,6 +51,11 @@ impl AnalyzerRule for FloatInList {
 }
 
 fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    if let Expr::AggregateFunction(agg) = &e
+        && agg.params.distinct
+    {
+        return distinct_args(agg, schema);
+    }
     let Expr::InList(InList {
         expr,
         list,
@@ -68,11 +75,7 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     if is_normalised(expr) {
         return Ok(Transformed::no(e));
     }
-    let probe = when(
-        expr.as_ref().clone().eq(lit(zero.clone())),
-        lit(zero.clone()),
-    )
-    .otherwise(expr.as_ref().clone())?;
+    let probe = one_zero(expr.as_ref().clone(), zero.clone())?;
     let list = list
         .iter()
         .map(|item| match item {
@@ -90,6 +93,43 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         list,
         negated: *negated,
     })))
+}
+
+/// A DISTINCT aggregate (`count(DISTINCT x)`, `sum(DISTINCT x)`) with its
+/// float arguments given the one zero: DataFusion's per-group distinct sets
+/// (used when a DISTINCT aggregate sits beside a plain one) hash floats by
+/// their bits, so `count(c), count(DISTINCT c)` counted -0.0 and 0.0 as two
+/// values where every other path counts one.
+fn distinct_args(agg: &AggregateFunction, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let mut changed = false;
+    let mut args = Vec::with_capacity(agg.params.args.len());
+    for arg in &agg.params.args {
+        let zero = match arg.get_type(schema) {
+            Ok(datafusion::arrow::datatypes::DataType::Float64) => ScalarValue::Float64(Some(0.0)),
+            Ok(datafusion::arrow::datatypes::DataType::Float32) => ScalarValue::Float32(Some(0.0)),
+            _ => {
+                args.push(arg.clone());
+                continue;
+            }
+        };
+        if is_normalised(arg) {
+            args.push(arg.clone());
+            continue;
+        }
+        changed = true;
+        args.push(one_zero(arg.clone(), zero)?);
+    }
+    if !changed {
+        return Ok(Transformed::no(Expr::AggregateFunction(agg.clone())));
+    }
+    let mut agg = agg.clone();
+    agg.params.args = args;
+    Ok(Transformed::yes(Expr::AggregateFunction(agg)))
+}
+
+/// `CASE WHEN x = 0 THEN 0 ELSE x END`: -0.0 becomes 0.0, the rest stays.
+fn one_zero(x: Expr, zero: ScalarValue) -> Result<Expr> {
+    when(x.clone().eq(lit(zero.clone())), lit(zero)).otherwise(x)
 }
 
 /// True for a probe this rule already rewrote (a plan analysed twice).

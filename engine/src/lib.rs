@@ -28,6 +28,7 @@ mod sniff;
 mod sources;
 pub mod storage;
 pub mod template;
+mod tolerant;
 mod topn;
 mod transform;
 pub mod types;

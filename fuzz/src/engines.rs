@@ -76,6 +76,15 @@ impl Engines {
             .iter()
             .map(|(n, p)| format!("{n} = LOAD '{}'\n", p.display()))
             .collect();
+        if std::env::var_os("FSQL_FUZZ_TRACE").is_some() {
+            eprint!("[load] {script}");
+            for (n, p) in tables {
+                let keep = std::env::temp_dir().join(format!("fuzz-trace-{n}.parquet"));
+                if !keep.exists() {
+                    let _ = std::fs::copy(p, keep);
+                }
+            }
+        }
         for (e, s) in &mut self.sessions {
             let parsed = fsql_sql::parse(&script).map_err(|err| err.to_string())?;
             s.run_script(&parsed)
@@ -88,6 +97,9 @@ impl Engines {
     /// Runs `script` on session `i`; the answer is its last dataframe.
     pub async fn run_on(&mut self, i: usize, script: &str) -> Outcome {
         let timeout = self.timeout;
+        if std::env::var_os("FSQL_FUZZ_TRACE").is_some() {
+            eprintln!("[{}] {script}", self.sessions[i].0);
+        }
         let session = &mut self.sessions[i].1;
         let work = async {
             let parsed = match fsql_sql::parse(script) {

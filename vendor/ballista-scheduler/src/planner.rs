@@ -728,13 +728,22 @@ fn restricts_to_nothing(plan: &Arc<dyn ExecutionPlan>) -> bool {
 ///
 /// Treat any such branch as needing its own stage. The cost is one extra
 /// stage; the alternative is a silently inflated result.
+///
+/// fsql patch: nested loop and cross joins count too. They collect their
+/// left side like a `CollectLeft` join and are swapped the same way when the
+/// stage is resolved; a UNION branch holding a nested loop mark join that was
+/// swapped (its probe side became a coalesced shuffle read) ran whole in
+/// every task and the union's other branch lost rows (2 of 11; found by
+/// fsql's differential fuzzer).
 fn holds_a_broadcast(plan: &Arc<dyn ExecutionPlan>) -> bool {
     let here = plan
         .downcast_ref::<UnresolvedShuffleExec>()
         .is_some_and(|u| u.broadcast)
         || plan
             .downcast_ref::<HashJoinExec>()
-            .is_some_and(|j| *j.partition_mode() == PartitionMode::CollectLeft);
+            .is_some_and(|j| *j.partition_mode() == PartitionMode::CollectLeft)
+        || plan.is::<NestedLoopJoinExec>()
+        || plan.is::<datafusion::physical_plan::joins::CrossJoinExec>();
     here || plan.children().iter().any(|c| holds_a_broadcast(c))
 }
 
