@@ -136,6 +136,11 @@ pub(crate) fn register_functions(state: &mut SessionState) {
             .register_udf(f)
             .expect("registering a scalar function cannot fail");
     }
+    for f in crate::minmax::functions() {
+        state
+            .register_udaf(Arc::new(f))
+            .expect("registering an aggregate function cannot fail");
+    }
 }
 
 /// A context for the single-process engines.

@@ -15,6 +15,7 @@ mod guard;
 mod in_subquery;
 pub mod limits;
 mod lower;
+mod minmax;
 pub mod ml;
 pub mod output;
 mod overlay;

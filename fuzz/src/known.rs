@@ -64,9 +64,9 @@ pub fn classify(f: &Finding) -> Option<&'static str> {
     {
         return Some("subquery-planning");
     }
-    // NaN: DataFusion compares, sorts, groups and aggregates NaNs by their
-    // bits (a NaN with the sign bit set sorts first; MAX/MIN skip NaN in
-    // grouped aggregation); DuckDB has one NaN, greater than every number.
+    // NaN: DataFusion compares, sorts and groups NaNs by their bits (a NaN
+    // with the sign bit set sorts first); DuckDB has one NaN, greater than
+    // every number. (Grouped MIN/MAX were fixed in engine/src/minmax.rs.)
     if f.kind == "duckdb" && text.contains("NaN") {
         return Some("nan");
     }
