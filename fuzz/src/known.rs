@@ -56,12 +56,8 @@ pub fn classify(f: &Finding) -> Option<&'static str> {
         return Some("debug-type-assertion");
     }
     // DataFusion: a subquery in a join condition ("single expression
-    // required"), and a nullability mismatch after a scalar subquery in a
-    // CASE ("Physical input schema should be the same").
-    if has_subquery
-        && (text.contains("single expression required")
-            || text.contains("Physical input schema should be the same"))
-    {
+    // required").
+    if has_subquery && text.contains("single expression required") {
         return Some("subquery-planning");
     }
     // NaN: DataFusion compares, sorts and groups NaNs by their bits (a NaN
