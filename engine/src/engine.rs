@@ -125,6 +125,7 @@ pub(crate) fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Syn
             .map(crate::tolerant::wrap),
     );
     rules.push(Arc::new(crate::float_pruning::FloatPredicatePruning));
+    rules.push(Arc::new(crate::window_sort::SortWindowPartitions));
     rules
 }
 

@@ -134,10 +134,28 @@ fn one_zero(x: Expr, zero: ScalarValue) -> Result<Expr> {
 
 /// True for a probe this rule already rewrote (a plan analysed twice).
 fn is_normalised(e: &Expr) -> bool {
-    matches!(e, Expr::Case(c) if c.when_then_expr.len() == 1
-    && c.else_expr.is_some()
-    && matches!(c.when_then_expr[0].1.as_ref(), Expr::Literal(
-        ScalarValue::Float64(Some(0.0)) | ScalarValue::Float32(Some(0.0)),
-        _
-    )))
+    // Exactly `CASE WHEN x = 0 THEN 0 ELSE x END` (a user's CASE that only
+    // looks like it, `CASE WHEN a < b THEN 0.0 ELSE c END`, was once taken
+    // for one and left with its -0.0; found by the differential fuzzer).
+    let Expr::Case(c) = e else {
+        return false;
+    };
+    let (Some(x), [(when, then)]) = (c.else_expr.as_deref(), c.when_then_expr.as_slice()) else {
+        return false;
+    };
+    let zero = |e: &Expr| {
+        matches!(
+            e,
+            Expr::Literal(
+                ScalarValue::Float64(Some(0.0)) | ScalarValue::Float32(Some(0.0)),
+                _
+            )
+        )
+    };
+    c.expr.is_none()
+        && zero(then)
+        && matches!(when.as_ref(), Expr::BinaryExpr(b)
+            if b.op == datafusion::logical_expr::Operator::Eq
+                && b.left.as_ref() == x
+                && zero(&b.right))
 }

@@ -34,6 +34,7 @@ mod topn;
 mod transform;
 pub mod types;
 mod udf;
+mod window_sort;
 pub mod write;
 
 pub use cluster::ClusterOptions;

@@ -206,8 +206,7 @@ fn state(config: SessionConfig) -> SessionState {
     engine::build(
         engine::state_builder(config)
             .with_physical_optimizer_rules(physical_rules())
-            .with_physical_optimizer_rule(Arc::new(rules::KeepMemoryLimits))
-            .with_physical_optimizer_rule(Arc::new(rules::SortWindowPartitions)),
+            .with_physical_optimizer_rule(Arc::new(rules::KeepMemoryLimits)),
     )
 }
 
