@@ -97,6 +97,9 @@ fn clean_message(err: &DataFusionError) -> String {
     if let Some(m) = unsupported_subquery(msg) {
         return m;
     }
+    if let Some(m) = no_matching_signature(msg) {
+        return m;
+    }
     if let Some(m) = memory_exceeded(msg) {
         return m;
     }
@@ -133,6 +136,33 @@ fn memory_exceeded(msg: &str) -> Option<String> {
         });
     Some(format!(
         "{limit} exceeded by {operator} (it cannot spill to disk, or spilling did not free enough); raise --memory-limit (FSQL_MEMORY_LIMIT) or let the query need less memory (fewer columns, a filter before it)"
+    ))
+}
+
+/// DataFusion 55 reports a function given arguments of the wrong types
+/// (`SUM('x')`, `SUM(list)`) as an "Internal error ... likely caused by a
+/// bug in DataFusion" (found by the mutation fuzzer). It is the user's type
+/// error: say which call and what the function takes.
+fn no_matching_signature(msg: &str) -> Option<String> {
+    if !msg.contains("failed to match any signature") {
+        return None;
+    }
+    let call = msg
+        .split("argument types '")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())?;
+    let candidates: Vec<&str> = msg
+        .split("Candidate functions:")
+        .nth(1)
+        .map(|c| c.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default();
+    let takes = if candidates.is_empty() {
+        String::new()
+    } else {
+        format!("; it takes {}", candidates.join(", "))
+    };
+    Some(format!(
+        "no function matches {call}: the arguments have the wrong types (a CAST may help){takes}"
     ))
 }
 
@@ -261,6 +291,21 @@ impl<T> AtSpan<T> for std::result::Result<T, datafusion::arrow::error::ArrowErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_function_given_wrong_types_is_a_type_error() {
+        let raw = "Internal error: Function 'sum' failed to match any signature, errors: Error during planning: Function 'sum' requires Decimal, but received String (DataType: Utf8).\nThis issue was likely caused by a bug in DataFusion's code. No function matches the given name and argument types 'sum(Utf8)'. You might need to add explicit type casts.\n\tCandidate functions:\n\tsum(Decimal)\n\tsum(Int64)";
+        assert_eq!(
+            no_matching_signature(raw).as_deref(),
+            Some(
+                "no function matches sum(Utf8): the arguments have the wrong types (a CAST may help); it takes sum(Decimal), sum(Int64)"
+            )
+        );
+        assert_eq!(
+            no_matching_signature("Internal error: something else"),
+            None
+        );
+    }
 
     #[test]
     fn cluster_errors_keep_only_the_message() {
