@@ -74,17 +74,28 @@ impl S3 {
     }
 
     /// One plain HTTP request (moto takes unsigned bucket creation and listing).
+    /// A connection moto resets under load is tried again (a few times).
     fn http(&self, method: &str, path: &str) -> String {
-        let mut c = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            c,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.port
-        )
-        .unwrap();
-        let mut out = String::new();
-        c.read_to_string(&mut out).unwrap();
-        out
+        let once = || -> std::io::Result<String> {
+            let mut c = TcpStream::connect(("127.0.0.1", self.port))?;
+            write!(
+                c,
+                "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.port
+            )?;
+            let mut out = String::new();
+            c.read_to_string(&mut out)?;
+            Ok(out)
+        };
+        let mut last = None;
+        for _ in 0..5 {
+            match once() {
+                Ok(out) => return out,
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("{method} {path} to the S3 server failed: {last:?}");
     }
 
     fn fsql(&self) -> assert_cmd::Command {
