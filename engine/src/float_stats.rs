@@ -30,19 +30,7 @@ impl PhysicalOptimizerRule for InexactFloatStats {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(scan) = node.downcast_ref::<DataSourceExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            let Some(files) = scan.data_source().downcast_ref::<FileScanConfig>() else {
-                return Ok(Transformed::no(node));
-            };
-            match relaxed(files) {
-                Some(config) => Ok(Transformed::yes(DataSourceExec::from_data_source(config))),
-                None => Ok(Transformed::no(node)),
-            }
-        })
-        .map(|t| t.data)
+        map_file_scans(plan, relaxed)
     }
 
     fn name(&self) -> &str {
@@ -52,6 +40,27 @@ impl PhysicalOptimizerRule for InexactFloatStats {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// `plan` with every file scan's configuration replaced by what `f` makes
+/// of it (None: the scan stays as it is).
+pub(crate) fn map_file_scans(
+    plan: Arc<dyn ExecutionPlan>,
+    f: impl Fn(&FileScanConfig) -> Option<FileScanConfig>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let Some(scan) = node.downcast_ref::<DataSourceExec>() else {
+            return Ok(Transformed::no(node));
+        };
+        let Some(files) = scan.data_source().downcast_ref::<FileScanConfig>() else {
+            return Ok(Transformed::no(node));
+        };
+        match f(files) {
+            Some(config) => Ok(Transformed::yes(DataSourceExec::from_data_source(config))),
+            None => Ok(Transformed::no(node)),
+        }
+    })
+    .map(|t| t.data)
 }
 
 /// `config` with inexact float bounds, or None when nothing was exact.
