@@ -8,7 +8,8 @@
 //! column by column (f64, little-endian); `DATA.y` u64 rows then the target
 //! (f64; class numbers for classifiers). TASK is clf, reg or blobs. Prints
 //! one JSON line: fit and predict seconds (the fastest of 3 runs when the
-//! first takes under 2 s, as the runner times scikit-learn) and the
+//! first takes under 2 s, and of 10 fits when a fit takes under 0.1 s, as
+//! the runner times scikit-learn) and the
 //! training-set score (accuracy, R² or the number of clusters found).
 
 use std::time::Instant;
@@ -97,6 +98,16 @@ fn main() {
             let (f, p, _, _) = once();
             fit = fit.min(f);
             predict = predict.min(p);
+        }
+    }
+    // As the runner times scikit-learn: a fit under 0.1 s is timed again on
+    // its own, the fastest of 10.
+    if fit < 0.1 {
+        for _ in 0..9 {
+            let target = target.clone();
+            let t0 = Instant::now();
+            Model::train("m", &spec, &features, target).expect("training");
+            fit = fit.min(t0.elapsed().as_secs_f64());
         }
     }
     let score = match (&pred, &truth) {

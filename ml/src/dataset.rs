@@ -4,7 +4,7 @@
 //! comparison fits and scores every fold on subsets of its rows.
 
 use crate::error::{Result, invalid};
-use crate::features::{Column, Encoder, Impute, Label, TargetKind};
+use crate::features::{Check, Column, Encoder, Impute, Label, TargetKind};
 use crate::matrix::Matrix;
 use crate::model::Target;
 use crate::order::{ClassIndex, canonical_order, distinct_sorted};
@@ -40,8 +40,16 @@ impl Dataset {
         // not depend on how the engine partitioned and returned them. Only
         // indices move: the matrix is built in this order from the
         // collected columns, the one copy of the data.
-        // scikit-learn's dummies do not check the feature values either.
-        let mut encoder = Encoder::fit(features, impute, read_features)?;
+        // The order's pass over the values also finds NaN and infinities;
+        // scikit-learn's dummies do not check the feature values at all.
+        let (canonical, finite) = if read_features {
+            let (order, finite) = canonical_order(features, target.as_ref(), rows);
+            (Some(order), Some(finite))
+        } else {
+            (None, None)
+        };
+        let check = finite.as_deref().map_or(Check::No, Check::Known);
+        let mut encoder = Encoder::fit(features, impute, check)?;
         let aligned = encoder.align(features)?;
         // Rows kept for training: with impute = 'drop', those without NULLs.
         let mut keep = vec![true; rows];
@@ -88,8 +96,7 @@ impl Dataset {
         }
         // The rows in training order; None: all of them as they came (the
         // dummies read no feature, and their fit does not depend on order).
-        let order: Option<Vec<usize>> = if read_features {
-            let mut order = canonical_order(features, target.as_ref(), rows);
+        let order: Option<Vec<usize>> = if let Some(mut order) = canonical {
             order.retain(|i| keep[*i]);
             Some(order)
         } else if keep.iter().all(|k| *k) {

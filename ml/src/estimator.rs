@@ -435,7 +435,7 @@ impl Fitted {
                         (v[m / 2 - 1] + v[m / 2]) / 2.0
                     }
                 } else {
-                    exact_sum(y) / y.len().max(1) as f64
+                    crate::exact::sum(y) / y.len().max(1) as f64
                 };
                 Fitted::DummyRegressor(value)
             }
@@ -669,114 +669,6 @@ impl DummyClassifier {
     }
 }
 
-/// The correctly rounded sum of finite `values`, whatever their order.
-/// Each value is an integer times a power of two: the integers are added
-/// exactly into 128-bit accumulators, one per 32 powers of two (a value's
-/// 53 bits shifted by up to 31 stay below 2⁸⁴, so 2⁴³ values fit); the
-/// accumulators are then cut into pieces a double holds exactly and added
-/// by [`fsum`]. A few nanoseconds per value.
-fn exact_sum(values: &[f64]) -> f64 {
-    const BUCKETS: usize = 2100 / 32 + 1;
-    let mut acc = [0i128; BUCKETS];
-    for &v in values {
-        let bits = v.to_bits();
-        let biased = ((bits >> 52) & 0x7ff) as usize;
-        let fraction = (bits & ((1 << 52) - 1)) as i128;
-        // v = m · 2^(e - 1074), e ≥ 0.
-        let (m, e) = if biased == 0 {
-            (fraction, 0)
-        } else {
-            (fraction | (1 << 52), biased - 1)
-        };
-        let m = if bits >> 63 == 1 { -m } else { m };
-        acc[e / 32] += m << (e % 32);
-    }
-    let mut pieces = Vec::with_capacity(BUCKETS * 3);
-    for (b, &a) in acc.iter().enumerate() {
-        if a == 0 {
-            continue;
-        }
-        // a = hi·2⁸⁶ + mid·2⁴³ + lo, each part below 2⁴³ in magnitude
-        // (hi carries the sign), times 2^(32b - 1074).
-        let lo = a & ((1 << 43) - 1);
-        let rest = a >> 43;
-        let mid = rest & ((1 << 43) - 1);
-        let hi = rest >> 43;
-        let scale = 32 * b as i32 - 1074;
-        for (part, shift) in [(hi, 86), (mid, 43), (lo, 0)] {
-            if part != 0 {
-                pieces.push(part as f64 * pow2(scale + shift));
-            }
-        }
-    }
-    fsum(&pieces)
-}
-
-/// 2ᵏ exactly (subnormal below 2⁻¹⁰²², infinite above 2¹⁰²³).
-fn pow2(k: i32) -> f64 {
-    if k > 1023 {
-        f64::INFINITY
-    } else if k >= -1022 {
-        f64::from_bits(((k + 1023) as u64) << 52)
-    } else if k >= -1074 {
-        f64::from_bits(1 << (k + 1074))
-    } else {
-        0.0
-    }
-}
-
-/// The correctly rounded sum of `values` whatever their order (Shewchuk's
-/// partials, as Python's `math.fsum`).
-fn fsum(values: &[f64]) -> f64 {
-    let mut partials: Vec<f64> = Vec::new();
-    for &v in values {
-        let mut x = v;
-        let mut kept = 0;
-        for i in 0..partials.len() {
-            let mut y = partials[i];
-            if x.abs() < y.abs() {
-                std::mem::swap(&mut x, &mut y);
-            }
-            let hi = x + y;
-            let lo = y - (hi - x);
-            if lo != 0.0 {
-                partials[kept] = lo;
-                kept += 1;
-            }
-            x = hi;
-        }
-        partials.truncate(kept);
-        partials.push(x);
-    }
-    // The partials are non-overlapping, in increasing magnitude: add them
-    // from the largest down, then correct the last rounding to even.
-    let mut n = partials.len();
-    if n == 0 {
-        return 0.0;
-    }
-    n -= 1;
-    let mut hi = partials[n];
-    let mut lo = 0.0;
-    while n > 0 {
-        let x = hi;
-        n -= 1;
-        let y = partials[n];
-        hi = x + y;
-        lo = y - (hi - x);
-        if lo != 0.0 {
-            break;
-        }
-    }
-    if n > 0 && ((lo < 0.0 && partials[n - 1] < 0.0) || (lo > 0.0 && partials[n - 1] > 0.0)) {
-        let y = lo * 2.0;
-        let x = hi + y;
-        if y == x - hi {
-            hi = x;
-        }
-    }
-    hi
-}
-
 /// Class indices and, when asked for, each row's class probabilities.
 pub(crate) type Classified = (Vec<u32>, Option<Vec<Vec<f64>>>);
 
@@ -784,39 +676,4 @@ pub(crate) type Classified = (Vec<u32>, Option<Vec<Vec<f64>>>);
 pub(crate) enum Prediction {
     Classes(Vec<u32>),
     Numbers(Vec<f64>),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exact_sum_is_fsum() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for scale in [1e-300, 1e-5, 1.0, 3e7, 1e200] {
-            let v: Vec<f64> = (0..10_000)
-                .map(|_| (rng.random::<f64>() - 0.3) * scale * 10f64.powi(rng.random_range(-8..8)))
-                .collect();
-            assert_eq!(exact_sum(&v), fsum(&v), "scale {scale}");
-        }
-        let tiny = [
-            f64::from_bits(1),
-            f64::from_bits(3),
-            -f64::MIN_POSITIVE,
-            1.0,
-        ];
-        assert_eq!(exact_sum(&tiny), fsum(&tiny));
-        assert_eq!(exact_sum(&[]), 0.0);
-        assert_eq!(exact_sum(&[f64::MAX, -f64::MAX, 2.5]), 2.5);
-    }
-
-    #[test]
-    fn exact_sum_ignores_the_order() {
-        let v = [1e16, 1.0, -1e16, 3.5, 0.1, 0.2, -0.3];
-        let mut r = v;
-        r.reverse();
-        assert_eq!(exact_sum(&v), exact_sum(&r));
-        assert_eq!(exact_sum(&v), 4.5);
-    }
 }

@@ -147,6 +147,15 @@ pub(crate) struct Encoder {
     impute: Impute,
 }
 
+/// Whether [`Encoder::fit`] checks that the numbers are finite.
+#[derive(Clone, Copy)]
+pub(crate) enum Check<'a> {
+    /// Not at all (the dummies never read the features).
+    No,
+    /// Already known, per column (read with the canonical order's hashes).
+    Known(&'a [bool]),
+}
+
 impl Encoder {
     /// No features (a forecast model's).
     pub(crate) fn empty() -> Encoder {
@@ -164,22 +173,22 @@ impl Encoder {
     pub(crate) fn fit(
         columns: &[(String, Column)],
         impute: Impute,
-        check_values: bool,
+        check: Check,
     ) -> Result<Encoder> {
         if columns.is_empty() {
             return Err(invalid("the training query has no feature columns"));
         }
-        let encodings = crate::par::map(columns.len(), crate::par::threads(None), |k| {
+        // Threads only for work: text levels to sort.
+        let work =
+            matches!(check, Check::No) || columns.iter().any(|(_, c)| matches!(c, Column::Text(_)));
+        let threads = if work { crate::par::threads(None) } else { 1 };
+        let encodings = crate::par::map(columns.len(), threads, |k| {
             let (name, col) = &columns[k];
             match col {
-                Column::Numeric(_, _) if !check_values => Ok(Encoding::Numeric { mean: 0.0 }),
-                Column::Numeric(v, valid) => {
-                    let finite = match valid {
-                        None => v.iter().fold(true, |a, x| a & x.is_finite()),
-                        Some(ok) => v
-                            .iter()
-                            .zip(ok)
-                            .fold(true, |a, (x, ok)| a & (!ok | x.is_finite())),
+                Column::Numeric(..) => {
+                    let finite = match check {
+                        Check::No => true,
+                        Check::Known(finite) => finite[k],
                     };
                     if !finite {
                         return Err(invalid(format!(
@@ -581,7 +590,7 @@ mod tests {
     #[test]
     fn one_hot_and_mean_imputation() {
         let cols = cols();
-        let mut enc = Encoder::fit(&cols, Impute::Mean, true).unwrap();
+        let mut enc = Encoder::fit(&cols, Impute::Mean, Check::No).unwrap();
         let aligned = enc.align(&cols).unwrap();
         let m = enc.encode_training(&aligned, &[0, 1, 2]).unwrap();
         assert_eq!((m.rows(), m.cols()), (3, 3));
@@ -597,7 +606,7 @@ mod tests {
     #[test]
     fn nulls_are_an_error_without_impute() {
         let cols = cols();
-        let enc = Encoder::fit(&cols, Impute::None, true).unwrap();
+        let enc = Encoder::fit(&cols, Impute::None, Check::No).unwrap();
         let aligned = enc.align(&cols).unwrap();
         let err = enc.encode(&aligned, &[0, 1, 2]).unwrap_err().to_string();
         assert!(err.contains("'x' has NULL values"), "{err}");
@@ -605,7 +614,7 @@ mod tests {
 
     #[test]
     fn missing_and_mistyped_features_are_named() {
-        let enc = Encoder::fit(&cols(), Impute::None, true).unwrap();
+        let enc = Encoder::fit(&cols(), Impute::None, Check::No).unwrap();
         let only_x = vec![("x".to_string(), Column::numbers(vec![Some(1.0)]))];
         let err = enc.align(&only_x).unwrap_err().to_string();
         assert!(err.contains("no feature column 'c'"), "{err}");

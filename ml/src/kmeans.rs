@@ -32,14 +32,14 @@ pub(crate) fn fit(
 ) -> KMeans {
     let (n, p) = (x.rows(), x.cols());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut centres = seed_centres(x, k, &mut rng);
-    let variance: f64 = (0..p)
-        .map(|j| {
-            let col = x.col(j);
-            let m = col.iter().sum::<f64>() / n as f64;
-            col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64
-        })
-        .sum::<f64>()
+    let mut centres = seed_centres(x, k, &mut rng, threads);
+    let variance: f64 = par::map(p, threads, |j| {
+        let col = x.col(j);
+        let m = col.iter().sum::<f64>() / n as f64;
+        col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64
+    })
+    .iter()
+    .sum::<f64>()
         / p.max(1) as f64;
     let tol = tol * variance;
     let mut labels: Vec<u32> = vec![u32::MAX; n];
@@ -50,20 +50,41 @@ pub(crate) fn fit(
         let (new_labels, distances) = assign(x, &centres, threads);
         let changed = new_labels != labels;
         labels = new_labels;
-        // Update: means of the members; empty clusters take far points.
+        // Update: means of the members (sums per block of rows, added in
+        // block order); empty clusters take the farthest points.
+        let blocks = par::blocks(n, BLOCK);
+        let parts = par::map(blocks.len(), threads, |b| {
+            let rows = blocks[b].clone();
+            let mut sums = vec![vec![0.0; p]; k];
+            let mut counts = vec![0usize; k];
+            for c in &labels[rows.clone()] {
+                counts[*c as usize] += 1;
+            }
+            for (j, col) in (0..p).map(|j| (j, x.col(j))) {
+                for (v, c) in col[rows.clone()].iter().zip(&labels[rows.clone()]) {
+                    sums[*c as usize][j] += v;
+                }
+            }
+            (sums, counts)
+        });
         let mut sums = vec![vec![0.0; p]; k];
         let mut counts = vec![0usize; k];
-        for c in &labels {
-            counts[*c as usize] += 1;
-        }
-        for (j, col) in (0..p).map(|j| (j, x.col(j))) {
-            for (v, c) in col.iter().zip(&labels) {
-                sums[*c as usize][j] += v;
+        for (part_sums, part_counts) in parts {
+            for c in 0..k {
+                counts[c] += part_counts[c];
+                for (s, v) in sums[c].iter_mut().zip(&part_sums[c]) {
+                    *s += v;
+                }
             }
         }
-        let mut far: Vec<usize> = (0..n).collect();
-        far.sort_by(|a, b| distances[*b].total_cmp(&distances[*a]).then(a.cmp(b)));
-        let mut far = far.into_iter();
+        let mut far = if counts.contains(&0) {
+            let mut far: Vec<usize> = (0..n).collect();
+            far.sort_by(|a, b| distances[*b].total_cmp(&distances[*a]).then(a.cmp(b)));
+            far
+        } else {
+            Vec::new()
+        }
+        .into_iter();
         let mut new_centres = centres.clone();
         for c in 0..k {
             if counts[c] == 0 {
@@ -92,23 +113,37 @@ pub(crate) fn fit(
     }
 }
 
-/// Greedy k-means++.
-fn seed_centres(x: &Matrix, k: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
+/// Greedy k-means++. Distances are computed over blocks of rows on the
+/// cores; sums over rows add the blocks' sums in block order, so the
+/// centres do not depend on the number of threads.
+fn seed_centres(x: &Matrix, k: usize, rng: &mut ChaCha8Rng, threads: usize) -> Vec<Vec<f64>> {
     let (n, p) = (x.rows(), x.cols());
+    let blocks = par::blocks(n, BLOCK);
     let row = |i: usize| -> Vec<f64> { (0..p).map(|j| x.get(i, j)).collect() };
-    let dist_to = |c: &[f64]| -> Vec<f64> {
-        let mut d = vec![0.0; n];
-        for (j, cj) in c.iter().enumerate() {
-            for (dv, v) in d.iter_mut().zip(x.col(j)) {
-                *dv += (v - cj) * (v - cj);
+    // Per block: min(closest, distance to `c`) and its sum.
+    let closer = |closest: Option<&[f64]>, c: &[f64]| -> (Vec<f64>, f64) {
+        let parts = par::map(blocks.len(), threads, |b| {
+            let rows = blocks[b].clone();
+            let mut d = vec![0.0; rows.len()];
+            for (j, cj) in c.iter().enumerate() {
+                for (dv, v) in d.iter_mut().zip(&x.col(j)[rows.clone()]) {
+                    *dv += (v - cj) * (v - cj);
+                }
             }
-        }
-        d
+            if let Some(closest) = closest {
+                for (dv, old) in d.iter_mut().zip(&closest[rows]) {
+                    *dv = dv.min(*old);
+                }
+            }
+            let sum: f64 = d.iter().sum();
+            (d, sum)
+        });
+        let total = parts.iter().map(|(_, s)| s).sum();
+        (parts.into_iter().flat_map(|(d, _)| d).collect(), total)
     };
     let trials = 2 + (k as f64).ln() as usize;
     let mut centres = vec![row(rng.random_range(0..n))];
-    let mut closest = dist_to(&centres[0]);
-    let mut potential: f64 = closest.iter().sum();
+    let (mut closest, mut potential) = closer(None, &centres[0]);
     while centres.len() < k {
         let cumulative: Vec<f64> = closest
             .iter()
@@ -121,9 +156,7 @@ fn seed_centres(x: &Matrix, k: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
         for _ in 0..trials {
             let r = rng.random::<f64>() * potential;
             let id = cumulative.partition_point(|c| *c < r).min(n - 1);
-            let d = dist_to(&row(id));
-            let new_closest: Vec<f64> = closest.iter().zip(&d).map(|(a, b)| a.min(*b)).collect();
-            let pot: f64 = new_closest.iter().sum();
+            let (new_closest, pot) = closer(Some(&closest), &row(id));
             if best.as_ref().is_none_or(|(bp, _, _)| pot < *bp) {
                 best = Some((pot, new_closest, id));
             }

@@ -15,6 +15,7 @@ mod dataset;
 mod discriminant;
 mod error;
 mod estimator;
+mod exact;
 mod features;
 pub mod folds;
 pub mod forecast;

@@ -70,13 +70,6 @@ impl Matrix {
         out
     }
 
-    /// Mean of each column.
-    pub(crate) fn column_means(&self) -> Vec<f64> {
-        (0..self.cols)
-            .map(|j| self.col(j).iter().sum::<f64>() / self.rows.max(1) as f64)
-            .collect()
-    }
-
     /// The rows `which` (in that order) as a new matrix.
     pub(crate) fn select_rows(&self, which: &[usize]) -> Result<Matrix> {
         let mut data = alloc(which.len() * self.cols)?;
@@ -197,15 +190,100 @@ pub(crate) fn centred_gram(
     out
 }
 
+/// Cross products of the columns `u = [x_j − shift_j ..., y_t − shift_t ...,
+/// 1]` summed over all rows in one pass: `(p + t + 1)²` values, row-major.
+/// The last row holds the columns' sums and the row count, from which
+/// callers centre exactly (`Σ(u−ū)(v−v̄) = Σuv − ΣuΣv/n`); the shift (a
+/// value near each column's mean) keeps that subtraction from cancelling.
+/// Blocks of rows are copied shifted into a small buffer and multiplied on
+/// the machine's SIMD, spread over `threads`, and summed in block order.
+pub(crate) fn shifted_moments(
+    x: &Matrix,
+    ys: &[&[f64]],
+    shift_x: &[f64],
+    shift_y: &[f64],
+    threads: usize,
+) -> Vec<f64> {
+    const BLOCK: usize = 4096;
+    let p = x.cols;
+    let q = p + ys.len() + 1;
+    let blocks = crate::par::blocks(x.rows, BLOCK);
+    let partial = crate::par::map(blocks.len(), threads, |b| {
+        let range = blocks[b].clone();
+        let m = range.len();
+        let mut buf = vec![1.0; m * q];
+        let sources = (0..p)
+            .map(|j| (&x.col(j)[range.clone()], shift_x[j]))
+            .chain(ys.iter().zip(shift_y).map(|(y, s)| (&y[range.clone()], *s)));
+        for (j, (col, shift)) in sources.enumerate() {
+            for (o, v) in buf[j * m..(j + 1) * m].iter_mut().zip(col) {
+                *o = v - shift;
+            }
+        }
+        let mut g = vec![0.0; q * q];
+        // SAFETY: buf is m × q column-major (element (i, c) at c·m + i);
+        // bufᵀ reads it with strides (m, 1), buf with (1, m); g is q × q.
+        unsafe {
+            matrixmultiply::dgemm(
+                q,
+                m,
+                q,
+                1.0,
+                buf.as_ptr(),
+                m as isize,
+                1,
+                buf.as_ptr(),
+                1,
+                m as isize,
+                0.0,
+                g.as_mut_ptr(),
+                q as isize,
+                1,
+            );
+        }
+        g
+    });
+    let mut out = vec![0.0; q * q];
+    for g in partial {
+        for (o, v) in out.iter_mut().zip(g) {
+            *o += v;
+        }
+    }
+    out
+}
+
 /// An empty vector with room for `n` values, or a clear error when the
-/// memory is not there (instead of the process aborting).
+/// memory is not there (instead of the process aborting). A large one asks
+/// Linux for huge pages, as numpy does for its arrays: 512 times fewer page
+/// faults when the matrix is first written.
 pub(crate) fn alloc<T>(n: usize) -> Result<Vec<T>> {
-    let mut v = Vec::new();
+    let mut v: Vec<T> = Vec::new();
     v.try_reserve_exact(n).map_err(|_| {
         MlError::Invalid(format!(
             "not enough memory for the training data ({} MiB more were needed)",
             (n as u128 * std::mem::size_of::<T>() as u128) >> 20
         ))
     })?;
+    huge_pages(
+        v.as_mut_ptr().cast(),
+        v.capacity() * std::mem::size_of::<T>(),
+    );
     Ok(v)
 }
+
+#[cfg(target_os = "linux")]
+fn huge_pages(start: *mut u8, bytes: usize) {
+    const PAGE: usize = 4096;
+    if bytes < 1 << 22 {
+        return;
+    }
+    let skip = (PAGE - start as usize % PAGE) % PAGE;
+    // SAFETY: the range lies inside the allocation just made; madvise only
+    // hints how to back it and fails harmlessly where it cannot.
+    unsafe {
+        libc::madvise(start.add(skip).cast(), bytes - skip, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn huge_pages(_start: *mut u8, _bytes: usize) {}

@@ -695,6 +695,51 @@ mod tests {
     }
 
     #[test]
+    fn nan_and_infinite_features_are_refused_by_name() {
+        let spec = TrainSpec {
+            class: ModelClass::LinearRegression,
+            params: vec![],
+            target: Some("y".into()),
+            impute: Impute::Mean,
+        };
+        let n = 40_000; // more than one block of the order's pass
+        let y = || Target::Numbers((0..n).map(|i| Some(i as f64)).collect());
+        let clean = || Column::numbers((0..n).map(|i| Some((i % 7) as f64)).collect());
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            // Dense, and beside NULLs: the bad value is in the last block.
+            for with_null in [false, true] {
+                let mut v: Vec<Option<f64>> = (0..n).map(|i| Some(i as f64)).collect();
+                v[n - 3] = Some(bad);
+                if with_null {
+                    v[5] = None;
+                }
+                let features = [
+                    ("a".to_string(), clean()),
+                    ("b".to_string(), Column::numbers(v)),
+                ];
+                let err = Model::train("m", &spec, &features, Some(y()))
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    err.contains("feature column 'b' holds NaN or infinite values"),
+                    "{err}"
+                );
+            }
+        }
+        // A NaN under a NULL is no value: imputed, not refused.
+        let mut dense: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let mut valid = vec![true; n];
+        dense[7] = f64::NAN;
+        valid[7] = false;
+        let features = [
+            ("a".to_string(), clean()),
+            ("b".to_string(), Column::Numeric(dense, Some(valid))),
+        ];
+        let m = Model::train("m", &spec, &features, Some(y())).unwrap();
+        assert_eq!(m.info.training_rows, n);
+    }
+
+    #[test]
     fn many_rows_per_class_train() {
         // smartcore's GaussianNB fit recurses once per row of a class; on
         // the default 2 MiB stack this overflowed and aborted the process.

@@ -14,11 +14,14 @@ const ROW_ORDER_SEED: u64 = 0x5eed_f5a1;
 /// their values. Equal rows are interchangeable, so any engine's partitions
 /// give the same order, and the order is as mixed as a shuffle (rows sorted
 /// by target would be an unusual order for order-dependent solvers).
+///
+/// Also says, per feature, whether its numbers are all finite (NULLs
+/// aside; text columns: true), read in the same pass as the hashes.
 pub(crate) fn canonical_order(
     features: &[(String, Column)],
     target: Option<&Target>,
     rows: usize,
-) -> Vec<usize> {
+) -> (Vec<usize>, Vec<bool>) {
     use std::cmp::Ordering;
     let number = |v: Option<f64>| v.map_or(0x9e37_79b9, |x| x.to_bits());
     let text = |v: Option<&str>| {
@@ -51,20 +54,35 @@ pub(crate) fn canonical_order(
             Some(Target::Numbers(v)) => mix_in(&mut hash, range.clone(), |i| number(v[i])),
             None => {}
         }
-        for (_, c) in features {
+        let mut finite = vec![true; features.len()];
+        for ((_, c), finite) in features.iter().zip(&mut finite) {
             match c {
                 Column::Numeric(v, None) => {
                     let v = &v[range.clone()];
-                    mix_in(&mut hash, 0..v.len(), |i| v[i].to_bits())
+                    mix_in(&mut hash, 0..v.len(), |i| v[i].to_bits());
+                    *finite = v.iter().fold(true, |a, x| a & x.is_finite());
                 }
-                Column::Numeric(..) => mix_in(&mut hash, range.clone(), |i| number(c.number(i))),
+                Column::Numeric(v, Some(ok)) => {
+                    mix_in(&mut hash, range.clone(), |i| number(c.number(i)));
+                    *finite = v[range.clone()]
+                        .iter()
+                        .zip(&ok[range.clone()])
+                        .fold(true, |a, (x, ok)| a & (!ok | x.is_finite()));
+                }
                 Column::Text(v) => mix_in(&mut hash, range.clone(), |i| text(v[i].as_deref())),
             }
         }
         hash.iter_mut().for_each(|h| *h = mix(*h));
-        hash
+        (hash, finite)
     });
-    let hash: Vec<u64> = parts.concat();
+    let mut finite = vec![true; features.len()];
+    let mut hash: Vec<u64> = Vec::with_capacity(rows);
+    for (h, f) in parts {
+        hash.extend(h);
+        for (all, block) in finite.iter_mut().zip(f) {
+            *all &= block;
+        }
+    }
     let by_column = |c: &Column, a: usize, b: usize| -> Ordering {
         match c {
             Column::Numeric(..) => match (c.number(a), c.number(b)) {
@@ -117,7 +135,7 @@ pub(crate) fn canonical_order(
         }
         start = end;
     }
-    order
+    (order, finite)
 }
 
 /// Words sorted by their high 32 bits (least significant byte first, four

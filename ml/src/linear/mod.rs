@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::linalg::{cholesky_solve, symmetric_eigen};
 use crate::matrix::Matrix;
-use crate::par;
 
 /// Weights and intercept per output (class score or regression target).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,41 +87,43 @@ impl Gram {
     /// centred.
     pub(crate) fn new(x: &Matrix, ys: &[&[f64]], fit_intercept: bool, threads: usize) -> Gram {
         let (n, p) = (x.rows(), x.cols());
-        let x_mean = if fit_intercept {
-            x.column_means()
-        } else {
-            vec![0.0; p]
+        // One pass over the rows: the moments about a shift (the mean of
+        // the first rows, near each column's mean), centred exactly below.
+        let head = n.clamp(1, 1024);
+        let near_mean = |v: &[f64]| {
+            if fit_intercept {
+                v[..head.min(v.len())].iter().sum::<f64>() / head as f64
+            } else {
+                0.0
+            }
         };
-        let y_mean: Vec<f64> = ys
-            .iter()
-            .map(|y| {
-                if fit_intercept {
-                    y.iter().sum::<f64>() / n.max(1) as f64
-                } else {
-                    0.0
-                }
-            })
+        let shift_x: Vec<f64> = (0..p).map(|j| near_mean(x.col(j))).collect();
+        let shift_y: Vec<f64> = ys.iter().map(|y| near_mean(y)).collect();
+        let q = p + ys.len() + 1;
+        let a = crate::matrix::shifted_moments(x, ys, &shift_x, &shift_y, threads);
+        let nn = n.max(1) as f64;
+        // Σ(u − ū)(v − v̄) from the shifted sums (nothing to remove without
+        // an intercept: the shift is zero and nothing is centred).
+        let sum = |i: usize| {
+            if fit_intercept {
+                a[(q - 1) * q + i]
+            } else {
+                0.0
+            }
+        };
+        let centred = |i: usize, k: usize| a[i * q + k] - sum(i) * sum(k) / nn;
+        let x_mean = (0..p).map(|j| shift_x[j] + sum(j) / nn).collect();
+        let xtx = (0..p)
+            .map(|i| (0..p).map(|k| centred(i.min(k), i.max(k))).collect())
             .collect();
-        let xtx =
-            crate::matrix::centred_gram(x, None, &crate::matrix::Centre::Columns(&x_mean), threads);
-        let xty: Vec<Vec<f64>> = ys
-            .iter()
-            .zip(&y_mean)
-            .map(|(y, my)| {
-                par::map(p, threads, |a| {
-                    let ma = x_mean[a];
-                    x.col(a)
-                        .iter()
-                        .zip(*y)
-                        .map(|(u, v)| (u - ma) * (v - my))
-                        .sum()
-                })
-            })
+        let xty = (0..ys.len())
+            .map(|t| (0..p).map(|i| centred(i, p + t)).collect())
             .collect();
-        let yty = ys
-            .iter()
-            .zip(&y_mean)
-            .map(|(y, m)| y.iter().map(|v| (v - m) * (v - m)).sum())
+        let yty = (0..ys.len())
+            .map(|t| centred(p + t, p + t).max(0.0))
+            .collect();
+        let y_mean = (0..ys.len())
+            .map(|t| shift_y[t] + sum(p + t) / nn)
             .collect();
         Gram {
             x_mean,
