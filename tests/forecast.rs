@@ -105,10 +105,17 @@ async fn forecasts_match_pycaret_on_every_engine() {
             );
         }
     }
-    // The smoothing models beat the naive ones, as in PyCaret's ranking.
-    for model in ["ETS", "Exponential Smoothing"] {
+    // The smoothing models: PyCaret's MASE (statsmodels' fits on its
+    // folds) to 0.01 for exp_smooth, 0.02 for ETS; their searches have
+    // several minima, and fsql ends in statsmodels' on two of the three
+    // folds (docs/ml.md).
+    for (model, pycaret, within) in [
+        ("Exponential Smoothing", 0.5852, 0.01),
+        ("ETS", 0.5932, 0.02),
+    ] {
         let row = board.iter().find(|r| r[0] == model).expect(model);
-        assert!(row[1].parse::<f64>().unwrap() < 1.0, "{row:?}");
+        let mase: f64 = row[1].parse().unwrap();
+        assert!((mase - pycaret).abs() < within, "{row:?}");
     }
     for (engine, b, sp) in &boards[1..] {
         assert_eq!(b, board, "{engine} vs {first}");

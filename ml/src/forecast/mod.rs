@@ -8,6 +8,7 @@
 mod arima;
 mod fit;
 mod smoothing;
+mod start;
 
 pub use fit::{ForecastFit, SeriesFit, show_key};
 
