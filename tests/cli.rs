@@ -460,3 +460,49 @@ fn a_query_that_cannot_fit_says_which_limit_and_operator() {
         .failure()
         .stderr(predicate::str::contains("'lots' is not a size"));
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_the_output_not_the_script() {
+    // `fsql run x.fsql | head`: once head has gone, PRINT output is dropped
+    // quietly and the script runs on (its SAVE still happens), exit 0.
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let script = dir.path().join("x.fsql");
+    std::fs::write(
+        &script,
+        format!(
+            "x = SELECT value AS v FROM generate_series(1, 300000)\n\
+             PRINT 300000 ROWS FROM x\n\
+             SAVE x OVERWRITE '{}'\n\
+             PRINT 300000 ROWS FROM x\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fsql"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_remove("FSQL_ENGINE")
+        .args(["--format", "csv", "run"])
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "v\n");
+    // The reader is dropped here: the pipe is closed.
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
+    fsql()
+        .args(["--format", "csv", "-c"])
+        .arg(format!("SELECT COUNT(*) AS n FROM '{}'", out.display()))
+        .assert()
+        .success()
+        .stdout("n\n300000\n");
+}

@@ -26,9 +26,47 @@ pub struct Output {
     progress: Arc<Mutex<Option<ProgressBar>>>,
 }
 
+/// Standard output that a reader may stop reading (`fsql run x.fsql |
+/// head`): once the pipe is closed, output is dropped quietly and the script
+/// runs on (its SAVEs still happen), as a shell user expects, instead of
+/// every later PRINT failing with "Broken pipe".
+struct Stdout {
+    gone: bool,
+}
+
+impl Stdout {
+    fn quiet(&mut self, r: std::io::Result<usize>, len: usize) -> std::io::Result<usize> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.gone = true;
+                Ok(len)
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.gone {
+            return Ok(buf.len());
+        }
+        let r = std::io::stdout().write(buf);
+        self.quiet(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.gone {
+            return Ok(());
+        }
+        let r = std::io::stdout().flush().map(|_| 0);
+        self.quiet(r, 0).map(|_| ())
+    }
+}
+
 impl Output {
     pub fn stdout() -> Self {
-        Self::new(Box::new(std::io::stdout()))
+        Self::new(Box::new(Stdout { gone: false }))
     }
 
     pub fn file(file: std::fs::File) -> Self {
