@@ -7,7 +7,11 @@
 //! fuzzer). [`FloatInList`] gives a float IN list's probe the one zero
 //! (`CASE WHEN x = 0 THEN 0 ELSE x END`) and its literals too; NaN, NULL and
 //! every other value are unchanged. The float arguments of DISTINCT
-//! aggregates get the one zero the same way (see [`distinct_args`]).
+//! aggregates get the one zero the same way (see [`distinct_args`]), and so
+//! do float sort keys (ORDER BY, and a window's ORDER BY): DataFusion sorts
+//! floats by their bits, -0.0 before 0.0, so a later key never decided
+//! between them and `rank()` gave them different ranks; DuckDB, PostgreSQL
+//! and pandas take them as equal (peers).
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue};
@@ -35,6 +39,10 @@ impl AnalyzerRule for FloatInList {
             }
             // An expression keeps its name (a column of an aggregate or a
             // projection that plans above refer to by it).
+            if matches!(plan, LogicalPlan::Sort(_)) {
+                // A sort key is not a column of the output: no name to keep.
+                return plan.map_expressions(|e| sort_key(e, &schema));
+            }
             let names = NamePreserver::new(&plan);
             plan.map_expressions(|e| {
                 let saved = names.save(&e);
@@ -55,6 +63,21 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         && agg.params.distinct
     {
         return distinct_args(agg, schema);
+    }
+    if let Expr::WindowFunction(w) = &e {
+        let mut changed = false;
+        let mut order_by = Vec::with_capacity(w.params.order_by.len());
+        for key in &w.params.order_by {
+            let rewritten = sort_key(key.expr.clone(), schema)?;
+            changed |= rewritten.transformed;
+            order_by.push(key.with_expr(rewritten.data));
+        }
+        if !changed {
+            return Ok(Transformed::no(e));
+        }
+        let mut w = w.clone();
+        w.params.order_by = order_by;
+        return Ok(Transformed::yes(Expr::WindowFunction(w)));
     }
     let Expr::InList(InList {
         expr,
@@ -125,6 +148,19 @@ fn distinct_args(agg: &AggregateFunction, schema: &DFSchema) -> Result<Transform
     let mut agg = agg.clone();
     agg.params.args = args;
     Ok(Transformed::yes(Expr::AggregateFunction(agg)))
+}
+
+/// A float sort key with the one zero (other keys unchanged).
+fn sort_key(key: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let zero = match key.get_type(schema) {
+        Ok(datafusion::arrow::datatypes::DataType::Float64) => ScalarValue::Float64(Some(0.0)),
+        Ok(datafusion::arrow::datatypes::DataType::Float32) => ScalarValue::Float32(Some(0.0)),
+        _ => return Ok(Transformed::no(key)),
+    };
+    if is_normalised(&key) {
+        return Ok(Transformed::no(key));
+    }
+    Ok(Transformed::yes(one_zero(key, zero)?))
 }
 
 /// `CASE WHEN x = 0 THEN 0 ELSE x END`: -0.0 becomes 0.0, the rest stays.

@@ -41,8 +41,9 @@ pub fn classify(f: &Finding) -> Option<&'static str> {
     {
         return Some("subquery-in-select");
     }
-    // DataFusion sorts -0.0 before 0.0 (DuckDB: equal, so later keys decide):
-    // the same rows in another order.
+    // The same rows in another order: rows that differ only in the sign of
+    // a zero are peers on both sides (fsql's float_in.rs makes -0.0 and 0.0
+    // equal sort keys), and each engine keeps peers in its own order.
     if f.kind == "duckdb"
         && f.ordered
         && let (Some(ours), Some(theirs)) = (&f.fsql_rows, &f.expected)
