@@ -163,7 +163,7 @@ pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
             i += 1;
             continue;
         }
-        if depth == 0 && i > start && ends_clause(&tokens[i - 1].token) {
+        if depth == 0 && i > start && ends_clause_at(tokens, i - 1, start) {
             if starts_with_set && is_word(t, "SET") {
                 return i;
             }
@@ -185,6 +185,22 @@ pub(crate) fn sql_end(tokens: &[TokenWithSpan], start: usize) -> usize {
 /// True for a word that begins an fsql statement of its own.
 pub(crate) fn is_statement_word(t: &Token) -> bool {
     STATEMENT_WORDS.iter().any(|k| is_word(t, k)) || is_word(t, "WITH") || is_word(t, "VALUES")
+}
+
+/// Whether token `k` can end a clause. A `*` does where it is a wildcard
+/// (`SELECT *`, `, *`, `t.*`, `DISTINCT *`): `SELECT *` then `PRINT` on the
+/// next line is two statements. After anything else it multiplies, and an
+/// operand must follow.
+fn ends_clause_at(tokens: &[TokenWithSpan], k: usize, start: usize) -> bool {
+    let t = &tokens[k].token;
+    if matches!(t, Token::Mul) {
+        return k > start && matches!(&tokens[k - 1].token, Token::Comma | Token::Period)
+            || k > start
+                && ["SELECT", "DISTINCT", "ALL"]
+                    .iter()
+                    .any(|w| is_word(&tokens[k - 1].token, w));
+    }
+    ends_clause(t)
 }
 
 fn ends_clause(t: &Token) -> bool {
@@ -280,6 +296,24 @@ mod tests {
             squash("SELECT a FROM t")
         );
         assert_eq!(first_statement("SELECT 1 SELECT 2"), squash("SELECT 1"));
+    }
+
+    #[test]
+    fn a_wildcard_ends_the_query_a_product_does_not() {
+        // `SELECT *` (no FROM: the previous dataframe) then a statement.
+        for (q, want) in [
+            ("SELECT *\nPRINT", "SELECT *"),
+            ("SELECT *\nTAKE 1 ROW", "SELECT *"),
+            ("SELECT DISTINCT *\nSAVE OVERWRITE 'x'", "SELECT DISTINCT *"),
+            ("SELECT a, *\nPRINT", "SELECT a, *"),
+            ("SELECT t.*\nPRINT", "SELECT t.*"),
+            ("SELECT *\nx = SELECT 1", "SELECT *"),
+        ] {
+            assert_eq!(first_statement(q), squash(want), "{q}");
+        }
+        // A product's operand may be named like a statement keyword.
+        let q = "SELECT a *\nsample FROM t";
+        assert_eq!(first_statement(q), squash(q));
     }
 
     #[test]
