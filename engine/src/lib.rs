@@ -3,6 +3,7 @@
 //! DataFusion plans, LOAD/SAVE file handling, and fsql's SQL semantics
 //! (NULL ordering, true division) configured on DataFusion.
 
+mod casts;
 pub mod cluster;
 mod division;
 pub mod engine;

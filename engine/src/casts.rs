@@ -1,0 +1,77 @@
+//! `CAST` as FugueSQL runs it. FugueSQL's SQL is Spark's dialect, which
+//! fugue 0.9 transpiles for DuckDB (native and DuckDB engines alike): a value
+//! that does not convert becomes NULL (`CAST('abc' AS DOUBLE)`,
+//! `CAST('2024-13-45' AS DATE)`, a double too large for an INT), and a
+//! double cast to an integer is rounded half away from zero (`1.5` → 2,
+//! `-2.7` → -3), where DataFusion's CAST fails on the first and truncates
+//! the second. Observed in real fugue 0.9.7 (`docs/semantics.md`).
+//!
+//! Only the casts a user wrote are rewritten: the plan of a SQL statement,
+//! right after DataFusion builds it (named dataframes are still views then,
+//! so fsql's own casts inside them — ALTER COLUMNS, LOAD's COLUMNS and
+//! inferred types, where a value that does not convert is an error, as in
+//! fugue — are not reached). An explicit `TRY_CAST` of a double to an
+//! integer rounds too.
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result};
+use datafusion::logical_expr::expr::{Cast, TryCast};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
+
+/// The plan of a user's SQL statement with FugueSQL's casts.
+pub(crate) fn fugue_casts(plan: LogicalPlan) -> Result<LogicalPlan> {
+    plan.transform_up_with_subqueries(|plan| {
+        let mut schema = DFSchema::empty();
+        for input in plan.inputs() {
+            schema.merge(input.schema());
+        }
+        let names = NamePreserver::new(&plan);
+        plan.map_expressions(|e| {
+            let saved = names.save(&e);
+            let rewritten = e.transform_up(|e| rewrite(e, &schema))?;
+            Ok(if rewritten.transformed {
+                rewritten.update_data(|e| saved.restore(e))
+            } else {
+                rewritten
+            })
+        })
+    })
+    .map(|t| t.data)
+}
+
+fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let (expr, field, already_try) = match &e {
+        Expr::Cast(Cast { expr, field }) => (expr, field, false),
+        Expr::TryCast(TryCast { expr, field }) => (expr, field, true),
+        _ => return Ok(Transformed::no(e)),
+    };
+    let data_type = field.data_type();
+    let Ok(from) = expr.get_type(schema) else {
+        return Ok(Transformed::no(e));
+    };
+    let float = matches!(
+        from,
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    );
+    let text = matches!(
+        from,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    );
+    let input = if float && data_type.is_integer() {
+        datafusion::functions::math::expr_fn::round(vec![expr.as_ref().clone()])
+    } else if text && !already_try && !is_text(data_type) {
+        expr.as_ref().clone()
+    } else {
+        return Ok(Transformed::no(e));
+    };
+    Ok(Transformed::yes(Expr::TryCast(TryCast::new_from_field(
+        Box::new(input),
+        field.clone(),
+    ))))
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
