@@ -174,7 +174,8 @@ fn load_save_and_query_s3_paths_on_every_engine() {
 
         // A SAVE that fails while writing leaves the old object whole.
         let failing = format!(
-            "SELECT CAST(region AS INT) AS r FROM (LOAD '{at}/sales.parquet')\n\
+            "x = LOAD '{at}/sales.parquet'\n\
+             ALTER COLUMNS region:int\n\
              SAVE OVERWRITE '{at}/sales.parquet'"
         );
         let (ok, _, stderr) = s3.run(engine, &failing);
@@ -183,7 +184,7 @@ fn load_save_and_query_s3_paths_on_every_engine() {
         // The same when the query fails after many rows were written (the
         // part written so far goes to the temporary object, removed).
         let late = format!(
-            "SELECT CASE WHEN value < 250000 THEN value ELSE CAST('x' || value AS BIGINT) END AS id\n\
+            "SELECT CASE WHEN value < 250000 THEN value ELSE arrow_cast('x' || value, 'Int64') END AS id\n\
              FROM generate_series(1, 300000)\n\
              SAVE OVERWRITE '{at}/sales.parquet'"
         );

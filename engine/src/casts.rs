@@ -7,11 +7,13 @@
 //! the second. Observed in real fugue 0.9.7 (`docs/semantics.md`).
 //!
 //! Only the casts a user wrote are rewritten: the plan of a SQL statement,
-//! right after DataFusion builds it (named dataframes are still views then,
-//! so fsql's own casts inside them — ALTER COLUMNS, LOAD's COLUMNS and
-//! inferred types, where a value that does not convert is an error, as in
-//! fugue — are not reached). An explicit `TRY_CAST` of a double to an
+//! right after DataFusion builds it, leaving out the plans of the script's
+//! dataframes it inlined, so fsql's own casts inside them — ALTER COLUMNS,
+//! LOAD's COLUMNS and inferred types, where a value that does not convert
+//! is an error, as in fugue — are not reached. An explicit `TRY_CAST` of a double to an
 //! integer rounds too.
+
+use std::collections::HashSet;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -20,25 +22,37 @@ use datafusion::logical_expr::expr::{Cast, TryCast};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
 
-/// The plan of a user's SQL statement with FugueSQL's casts.
-pub(crate) fn fugue_casts(plan: LogicalPlan) -> Result<LogicalPlan> {
-    plan.transform_up_with_subqueries(|plan| {
-        let mut schema = DFSchema::empty();
-        for input in plan.inputs() {
-            schema.merge(input.schema());
-        }
-        let names = NamePreserver::new(&plan);
-        plan.map_expressions(|e| {
-            let saved = names.save(&e);
-            let rewritten = e.transform_up(|e| rewrite(e, &schema))?;
-            Ok(if rewritten.transformed {
-                rewritten.update_data(|e| saved.restore(e))
-            } else {
-                rewritten
+/// The plan of a user's SQL statement with FugueSQL's casts. `views`: the
+/// names of the script's dataframes and tables, whose plans DataFusion has
+/// inlined (as an alias of that name) and which keep their own casts.
+pub(crate) fn fugue_casts(plan: LogicalPlan, views: &HashSet<String>) -> Result<LogicalPlan> {
+    rewrite_plan(plan, views).map(|t| t.data)
+}
+
+fn rewrite_plan(plan: LogicalPlan, views: &HashSet<String>) -> Result<Transformed<LogicalPlan>> {
+    if let LogicalPlan::SubqueryAlias(a) = &plan
+        && views.contains(a.alias.table())
+    {
+        return Ok(Transformed::no(plan));
+    }
+    plan.map_children(|c| rewrite_plan(c, views))?
+        .transform_data(|p| p.map_subqueries(|sub| rewrite_plan(sub, views)))?
+        .transform_data(|plan| {
+            let mut schema = DFSchema::empty();
+            for input in plan.inputs() {
+                schema.merge(input.schema());
+            }
+            let names = NamePreserver::new(&plan);
+            plan.map_expressions(|e| {
+                let saved = names.save(&e);
+                let rewritten = e.transform_up(|e| rewrite(e, &schema))?;
+                Ok(if rewritten.transformed {
+                    rewritten.update_data(|e| saved.restore(e))
+                } else {
+                    rewritten
+                })
             })
         })
-    })
-    .map(|t| t.data)
 }
 
 fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {

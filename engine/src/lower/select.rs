@@ -135,7 +135,11 @@ async fn plan_registered(s: &Session, mut stmt: SqlStatement, span: Span) -> Res
             .statement_to_plan(DfStatement::Statement(Box::new(stmt.clone())))
             .await;
         match planned {
-            Ok(plan) => break crate::casts::fugue_casts(plan).at(span)?,
+            Ok(plan) => {
+                let mut views: HashSet<String> = s.table_names().into_iter().collect();
+                views.insert(PREVIOUS.to_string());
+                break crate::casts::fugue_casts(plan, &views).at(span)?;
+            }
             Err(e) if retries < 32 && case::fix_column(&mut stmt, &e) => retries += 1,
             Err(e) => return Err(Error::datafusion(span, e)),
         }
