@@ -145,7 +145,15 @@ pub(crate) fn register_functions(state: &mut SessionState) {
             .register_udf(f)
             .expect("registering a scalar function cannot fail");
     }
-    for f in crate::minmax::functions() {
+    for f in crate::functions::scalar() {
+        state
+            .register_udf(f)
+            .expect("registering a scalar function cannot fail");
+    }
+    for f in crate::minmax::functions()
+        .into_iter()
+        .chain(crate::functions::aggregate())
+    {
         state
             .register_udaf(Arc::new(f))
             .expect("registering an aggregate function cannot fail");

@@ -12,6 +12,7 @@ mod files;
 mod float_in;
 mod float_pruning;
 mod float_stats;
+mod functions;
 mod guard;
 mod in_subquery;
 pub mod limits;
