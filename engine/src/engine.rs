@@ -103,7 +103,10 @@ pub(crate) fn state_builder(config: SessionConfig) -> SessionStateBuilder {
     SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
-        .with_expr_planners(vec![Arc::new(TrueDivision)])
+        .with_expr_planners(vec![
+            Arc::new(TrueDivision),
+            Arc::new(crate::functions::SubstringPlanner),
+        ])
         .with_default_features()
         .with_query_planner(Arc::new(crate::planner::FsqlQueryPlanner))
         .with_optimizer_rule(Arc::new(crate::topn::rewrite::RowNumberToTopN))

@@ -2,10 +2,15 @@
 //! DuckDB) that DataFusion spells differently or lacks: `year(d)` ..
 //! `second(t)`, `quarter`, `dayofweek`, `dayofyear`, `weekofyear` (as
 //! `date_part`, an INT), `sign(x)` (`signum`), `variance(x)` (`var_samp`),
-//! `date_add(d, n)` / `date_sub(d, n)` (a DATE n days later / earlier) and
-//! `datediff(end, start)` (days, Spark's argument order). Each call is
-//! simplified into DataFusion's own expressions when the plan is optimised,
-//! so the cluster runs them like any other.
+//! `date_add(d, n)` / `date_sub(d, n)` (a DATE n days later / earlier),
+//! `datediff(end, start)` (days, Spark's argument order), `size` (as
+//! `cardinality`), `collect_list` (as `array_agg`); and two that DataFusion
+//! has with other meanings: `substr` / `substring` count a negative start
+//! from the end (`substr('hello', -3)` = 'llo'; DataFusion: 'hello'), and
+//! `date_format(d, 'yyyy/MM/dd')` takes Spark's Java-style pattern
+//! (DataFusion's takes chrono's `%Y` and returned the pattern unchanged).
+//! Each call is simplified into DataFusion's own expressions when the plan
+//! is optimised, so the cluster runs them like any other.
 
 use std::sync::Arc;
 
@@ -52,13 +57,22 @@ pub(crate) fn scalar() -> Vec<Arc<ScalarUDF>> {
     ))));
     let signum = datafusion::functions::math::signum();
     all.push(Arc::new(signum.as_ref().clone().with_aliases(["sign"])));
+    let cardinality = datafusion::functions_nested::cardinality::cardinality_udf();
+    all.push(Arc::new(
+        cardinality.as_ref().clone().with_aliases(["size"]),
+    ));
+    all.push(Arc::new(ScalarUDF::from(DateFormat::new())));
     all
 }
 
 /// The aggregate functions.
 pub(crate) fn aggregate() -> Vec<AggregateUDF> {
     let var = datafusion::functions_aggregate::variance::var_samp_udaf();
-    vec![var.as_ref().clone().with_aliases(["variance"])]
+    let list = datafusion::functions_aggregate::array_agg::array_agg_udaf();
+    vec![
+        var.as_ref().clone().with_aliases(["variance"]),
+        list.as_ref().clone().with_aliases(["collect_list"]),
+    ]
 }
 
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
@@ -148,5 +162,268 @@ impl ScalarUDFImpl for Rewritten {
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         // Every optimised plan has the call replaced (see `simplify`).
         exec_err!("{}() runs only in an optimised plan", self.name)
+    }
+}
+
+/// Plans `substr(...)`, `substring(...)` and `SUBSTRING(s FROM p FOR n)`
+/// (sqlparser's own syntax, which DataFusion sends to its planners, not to
+/// the function registry) as [`SparkSubstr`]. That function is not in the
+/// registry: its simplified form calls DataFusion's `substr` by that name,
+/// which executors must resolve to DataFusion's own.
+#[derive(Debug, Default)]
+pub(crate) struct SubstringPlanner;
+
+impl datafusion::logical_expr::planner::ExprPlanner for SubstringPlanner {
+    fn plan_substring(
+        &self,
+        args: Vec<Expr>,
+    ) -> Result<datafusion::logical_expr::planner::PlannerResult<Vec<Expr>>> {
+        Ok(datafusion::logical_expr::planner::PlannerResult::Planned(
+            ScalarUDF::from(SparkSubstr::new()).call(args),
+        ))
+    }
+}
+
+/// `substr(s, pos[, len])` as Spark counts: `pos` 1-based, 0 as 1, a
+/// negative `pos` from the end; a negative `len` gives ''.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SparkSubstr {
+    inner: Arc<ScalarUDF>,
+    aliases: Vec<String>,
+}
+
+impl SparkSubstr {
+    fn new() -> Self {
+        SparkSubstr {
+            inner: datafusion::functions::unicode::substr(),
+            aliases: vec!["substring".to_string()],
+        }
+    }
+}
+
+impl ScalarUDFImpl for SparkSubstr {
+    fn name(&self) -> &str {
+        "substr"
+    }
+
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(args)
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(args)
+    }
+
+    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        let mut args = args.into_iter();
+        let (Some(text), Some(pos)) = (args.next(), args.next()) else {
+            return plan_err!("substr() takes a string and a start");
+        };
+        let length = args.next();
+        let start = match &pos {
+            Expr::Literal(v, _)
+                if !v.is_null() && v.clone().try_into().is_ok_and(|p: i64| p > 0) =>
+            {
+                pos.clone()
+            }
+            _ => {
+                let pos = cast(pos.clone(), DataType::Int64);
+                let chars = cast(
+                    datafusion::functions::unicode::expr_fn::character_length(text.clone()),
+                    DataType::Int64,
+                );
+                datafusion::logical_expr::when(pos.clone().gt(lit(0_i64)), pos.clone())
+                    .when(pos.clone().lt(lit(0_i64)), chars + pos.clone() + lit(1_i64))
+                    .when(pos.eq(lit(0_i64)), lit(1_i64))
+                    .end()?
+            }
+        };
+        let mut call = vec![text, start];
+        if let Some(n) = length {
+            call.push(datafusion::functions::expr_fn::greatest(vec![
+                cast(n, DataType::Int64),
+                lit(0_i64),
+            ]));
+        }
+        Ok(ExprSimplifyResult::Simplified(self.inner.call(call)))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        exec_err!("substr() runs only in an optimised plan")
+    }
+}
+
+/// The name fsql's `date_format` is registered under: DataFusion has a
+/// `date_format` of its own (chrono patterns), which a cluster's scheduler
+/// may resolve the name to, so user SQL is renamed to this before planning.
+pub(crate) const DATE_FORMAT: &str = "fsql_date_format";
+
+/// `date_format(...)` calls in a user's SQL renamed to [`DATE_FORMAT`].
+pub(crate) fn rename_calls(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Ident, ObjectNamePart};
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(stmt, |e| {
+        if let SqlExpr::Function(f) = e
+            && let [ObjectNamePart::Identifier(id)] = f.name.0.as_mut_slice()
+            && id.value.eq_ignore_ascii_case("date_format")
+        {
+            *id = Ident::new(DATE_FORMAT);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// `date_format(x, pattern)` with Spark's Java-style pattern.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DateFormat {
+    signature: Signature,
+}
+
+impl DateFormat {
+    fn new() -> Self {
+        DateFormat {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for DateFormat {
+    fn name(&self) -> &str {
+        DATE_FORMAT
+    }
+
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        let args: Vec<String> = args.iter().map(|a| a.schema_name().to_string()).collect();
+        Ok(format!("date_format({})", args.join(",")))
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        let [x, pattern] = <[Expr; 2]>::try_from(args).map_err(|_| {
+            datafusion::common::DataFusionError::Plan(
+                "date_format() takes a value and a pattern".into(),
+            )
+        })?;
+        let Expr::Literal(
+            datafusion::common::ScalarValue::Utf8(Some(p))
+            | datafusion::common::ScalarValue::Utf8View(Some(p))
+            | datafusion::common::ScalarValue::LargeUtf8(Some(p)),
+            _,
+        ) = &pattern
+        else {
+            return plan_err!("date_format() needs its pattern as a string literal ('yyyy-MM-dd')");
+        };
+        let x = temporal(x, info);
+        Ok(ExprSimplifyResult::Simplified(
+            datafusion::functions::datetime::expr_fn::to_char(x, lit(chrono_pattern(p))),
+        ))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        exec_err!("date_format() runs only in an optimised plan")
+    }
+}
+
+/// A Java `DateTimeFormatter` pattern (Spark's) as a chrono one: letters
+/// repeated make a field, text in single quotes is literal.
+fn chrono_pattern(java: &str) -> String {
+    let chars: Vec<char> = java.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // 'text' is literal; '' is a quote.
+            let mut j = i + 1;
+            if j < chars.len() && chars[j] == '\'' {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            while j < chars.len() && chars[j] != '\'' {
+                if chars[j] == '%' {
+                    out.push('%');
+                }
+                out.push(chars[j]);
+                j += 1;
+            }
+            i = j + 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let field = match (c, n) {
+            ('y', 2) => "%y",
+            ('y', _) => "%Y",
+            ('M', 1) => "%-m",
+            ('M', 2) => "%m",
+            ('M', 3) => "%b",
+            ('M', _) => "%B",
+            ('d', 1) => "%-d",
+            ('d', _) => "%d",
+            ('D', _) => "%j",
+            ('H', 1) => "%-H",
+            ('H', _) => "%H",
+            ('h', 1) => "%-I",
+            ('h', _) => "%I",
+            ('m', 1) => "%-M",
+            ('m', _) => "%M",
+            ('s', 1) => "%-S",
+            ('s', _) => "%S",
+            ('S', 1..=3) => "%3f",
+            ('S', 4..=6) => "%6f",
+            ('S', _) => "%9f",
+            ('a', _) => "%p",
+            ('E', 1..=3) => "%a",
+            ('E', _) => "%A",
+            ('Z', _) => "%z",
+            ('X', _) | ('x', _) => "%:z",
+            _ => "",
+        };
+        if field.is_empty() {
+            for _ in 0..n {
+                if c == '%' {
+                    out.push('%');
+                }
+                out.push(c);
+            }
+        } else {
+            out.push_str(field);
+        }
+        i += n;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_patterns_become_chrono_ones() {
+        assert_eq!(chrono_pattern("yyyy/MM/dd"), "%Y/%m/%d");
+        assert_eq!(
+            chrono_pattern("yyyy-MM-dd HH:mm:ss.SSS"),
+            "%Y-%m-%d %H:%M:%S.%3f"
+        );
+        assert_eq!(chrono_pattern("d MMM yy 'at' h a"), "%-d %b %y at %-I %p");
+        assert_eq!(chrono_pattern("EEEE, 100%"), "%A, 100%%");
+        assert_eq!(chrono_pattern("''yyyy''"), "'%Y'");
     }
 }
