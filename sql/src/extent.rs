@@ -200,6 +200,11 @@ fn ends_clause_at(tokens: &[TokenWithSpan], k: usize, start: usize) -> bool {
                     .iter()
                     .any(|w| is_word(&tokens[k - 1].token, w));
     }
+    // The word after AS is a name, even one spelled like a keyword
+    // (`b.y AS by`).
+    if matches!(t, Token::Word(_)) && k > start && is_word(&tokens[k - 1].token, "AS") {
+        return true;
+    }
     ends_clause(t)
 }
 
@@ -311,6 +316,11 @@ mod tests {
         ] {
             assert_eq!(first_statement(q), squash(want), "{q}");
         }
+        // An alias spelled like a keyword ends the query too.
+        assert_eq!(
+            first_statement("SELECT b.x AS bx, b.y AS by\nPRINT"),
+            squash("SELECT b.x AS bx, b.y AS by")
+        );
         // A product's operand may be named like a statement keyword.
         let q = "SELECT a *\nsample FROM t";
         assert_eq!(first_statement(q), squash(q));
