@@ -266,15 +266,71 @@ impl ScalarUDFImpl for SparkSubstr {
 /// may resolve the name to, so user SQL is renamed to this before planning.
 pub(crate) const DATE_FORMAT: &str = "fsql_date_format";
 
-/// `date_format(...)` calls in a user's SQL renamed to [`DATE_FORMAT`].
-pub(crate) fn rename_calls(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
-    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Ident, ObjectNamePart};
+/// Spark syntax DataFusion's SQL planner lacks, rewritten in a user's SQL
+/// before planning: `date_format(...)` calls renamed to [`DATE_FORMAT`];
+/// `IF(c, a, b)` as `CASE WHEN c THEN a ELSE b END`; `x RLIKE p` / `x
+/// REGEXP p` as `x ~ p`; `explode(a)` as `unnest(a)`.
+pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{
+        BinaryOperator, CaseWhen, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments,
+        Ident, ObjectNamePart,
+    };
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(stmt, |e| {
-        if let SqlExpr::Function(f) = e
-            && let [ObjectNamePart::Identifier(id)] = f.name.0.as_mut_slice()
-            && id.value.eq_ignore_ascii_case("date_format")
-        {
-            *id = Ident::new(DATE_FORMAT);
+        match e {
+            SqlExpr::RLike {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => {
+                let op = if *negated {
+                    BinaryOperator::PGRegexNotMatch
+                } else {
+                    BinaryOperator::PGRegexMatch
+                };
+                *e = SqlExpr::BinaryOp {
+                    left: expr.clone(),
+                    op,
+                    right: pattern.clone(),
+                };
+            }
+            SqlExpr::Function(f) => {
+                let [ObjectNamePart::Identifier(id)] = f.name.0.as_mut_slice() else {
+                    return std::ops::ControlFlow::<()>::Continue(());
+                };
+                let name = id.value.to_ascii_lowercase();
+                match name.as_str() {
+                    "date_format" => *id = Ident::new(DATE_FORMAT),
+                    "explode" => *id = Ident::new("unnest"),
+                    "if" => {
+                        let FunctionArguments::List(list) = &f.args else {
+                            return std::ops::ControlFlow::Continue(());
+                        };
+                        let args: Vec<SqlExpr> = list
+                            .args
+                            .iter()
+                            .filter_map(|a| match a {
+                                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        if let [c, a, b] = args.as_slice() {
+                            *e = SqlExpr::Case {
+                                case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                                end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                                operand: None,
+                                conditions: vec![CaseWhen {
+                                    condition: c.clone(),
+                                    result: a.clone(),
+                                }],
+                                else_result: Some(Box::new(b.clone())),
+                            };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
