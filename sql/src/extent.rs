@@ -194,11 +194,14 @@ pub(crate) fn is_statement_word(t: &Token) -> bool {
 fn ends_clause_at(tokens: &[TokenWithSpan], k: usize, start: usize) -> bool {
     let t = &tokens[k].token;
     if matches!(t, Token::Mul) {
-        return k > start && matches!(&tokens[k - 1].token, Token::Comma | Token::Period)
-            || k > start
-                && ["SELECT", "DISTINCT", "ALL"]
-                    .iter()
-                    .any(|w| is_word(&tokens[k - 1].token, w));
+        if k == start {
+            return false;
+        }
+        let before = &tokens[k - 1].token;
+        return matches!(before, Token::Comma | Token::Period)
+            || ["SELECT", "DISTINCT", "ALL"]
+                .iter()
+                .any(|w| is_word(before, w));
     }
     // The word after AS is a name, even one spelled like a keyword
     // (`b.y AS by`).

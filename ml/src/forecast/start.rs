@@ -74,7 +74,7 @@ fn heuristic(y: &[f64], m: usize, mul: bool) -> States {
                 *t = series[lo..hi].iter().sum::<f64>() / m as f64;
             }
         }
-        if m % 2 == 0 {
+        if m.is_multiple_of(2) {
             trend = (0..n)
                 .map(|i| {
                     if i + 1 < n {
