@@ -4,7 +4,9 @@
 //! `date_part`, an INT), `sign(x)` (`signum`), `variance(x)` (`var_samp`),
 //! `date_add(d, n)` / `date_sub(d, n)` (a DATE n days later / earlier),
 //! `datediff(end, start)` (days, Spark's argument order), `size` (as
-//! `cardinality`), `collect_list` (as `array_agg`); and two that DataFusion
+//! `cardinality`), `collect_list` (as `array_agg`), `approx_count_distinct`,
+//! `first` / `last`, `array`, `split`, `last_day`, `sha2`, `COUNT(DISTINCT
+//! a, b)`, the type names LONG / SHORT / BYTE; and two that DataFusion
 //! has with other meanings: `substr` / `substring` count a negative start
 //! from the end (`substr('hello', -3)` = 'llo'; DataFusion: 'hello'), and
 //! `date_format(d, 'yyyy/MM/dd')` takes Spark's Java-style pattern
@@ -61,6 +63,17 @@ pub(crate) fn scalar() -> Vec<Arc<ScalarUDF>> {
     all.push(Arc::new(
         cardinality.as_ref().clone().with_aliases(["size"]),
     ));
+    let make_array = datafusion::functions_nested::make_array::make_array_udf();
+    all.push(Arc::new(
+        make_array.as_ref().clone().with_aliases(["array"]),
+    ));
+    let split = datafusion::functions_nested::string::string_to_array_udf();
+    all.push(Arc::new(split.as_ref().clone().with_aliases(["split"])));
+    all.push(Arc::new(ScalarUDF::from(Rewritten::new(
+        "last_day",
+        Kind::LastDay,
+        1,
+    ))));
     all.push(Arc::new(ScalarUDF::from(DateFormat::new())));
     all
 }
@@ -69,9 +82,18 @@ pub(crate) fn scalar() -> Vec<Arc<ScalarUDF>> {
 pub(crate) fn aggregate() -> Vec<AggregateUDF> {
     let var = datafusion::functions_aggregate::variance::var_samp_udaf();
     let list = datafusion::functions_aggregate::array_agg::array_agg_udaf();
+    let approx = datafusion::functions_aggregate::approx_distinct::approx_distinct_udaf();
+    let first = datafusion::functions_aggregate::first_last::first_value_udaf();
+    let last = datafusion::functions_aggregate::first_last::last_value_udaf();
     vec![
         var.as_ref().clone().with_aliases(["variance"]),
         list.as_ref().clone().with_aliases(["collect_list"]),
+        approx
+            .as_ref()
+            .clone()
+            .with_aliases(["approx_count_distinct"]),
+        first.as_ref().clone().with_aliases(["first"]),
+        last.as_ref().clone().with_aliases(["last"]),
     ]
 }
 
@@ -83,6 +105,8 @@ enum Kind {
     AddDays(i32),
     /// Days from the second argument's date to the first's.
     DaysBetween,
+    /// The last day of the argument's month, a DATE.
+    LastDay,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -130,7 +154,7 @@ impl ScalarUDFImpl for Rewritten {
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
             Kind::Part(_) | Kind::DaysBetween => DataType::Int32,
-            Kind::AddDays(_) => DataType::Date32,
+            Kind::AddDays(_) | Kind::LastDay => DataType::Date32,
         })
     }
 
@@ -152,6 +176,18 @@ impl ScalarUDFImpl for Rewritten {
                 let days = day_number(first, info);
                 let moved = if sign > 0 { days + n } else { days - n };
                 cast(moved, DataType::Date32)
+            }
+            (Kind::LastDay, _) => {
+                let month = datafusion::functions::datetime::expr_fn::date_trunc(
+                    lit("month"),
+                    cast(
+                        temporal(first, info),
+                        DataType::Timestamp(TimeUnit::Nanosecond, None),
+                    ),
+                );
+                let next = month + lit(datafusion::common::ScalarValue::IntervalYearMonth(Some(1)));
+                let days = cast(cast(next, DataType::Date32), DataType::Int32) - lit(1_i32);
+                cast(days, DataType::Date32)
             }
             (Kind::DaysBetween, Some(start)) => day_number(first, info) - day_number(start, info),
             _ => return plan_err!("{}() takes two arguments", self.name),
@@ -294,6 +330,11 @@ pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement
                     right: pattern.clone(),
                 };
             }
+            SqlExpr::Cast { data_type, .. } => {
+                if let Some(t) = spark_type(data_type) {
+                    *data_type = t;
+                }
+            }
             SqlExpr::Function(f) => {
                 let [ObjectNamePart::Identifier(id)] = f.name.0.as_mut_slice() else {
                     return std::ops::ControlFlow::<()>::Continue(());
@@ -301,6 +342,11 @@ pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement
                 let name = id.value.to_ascii_lowercase();
                 match name.as_str() {
                     "date_format" => *id = Ident::new(DATE_FORMAT),
+                    "sha2" | "count" => {
+                        if let Some(rewritten) = spark_call(&name, f) {
+                            *e = rewritten;
+                        }
+                    }
                     "explode" => *id = Ident::new("unnest"),
                     "if" => {
                         let FunctionArguments::List(list) = &f.args else {
@@ -334,6 +380,80 @@ pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+/// Spark's type names sqlparser leaves as custom types.
+fn spark_type(
+    t: &datafusion::sql::sqlparser::ast::DataType,
+) -> Option<datafusion::sql::sqlparser::ast::DataType> {
+    use datafusion::sql::sqlparser::ast::DataType as T;
+    let T::Custom(name, modifiers) = t else {
+        return None;
+    };
+    if !modifiers.is_empty() || name.0.len() != 1 {
+        return None;
+    }
+    match name.to_string().to_ascii_lowercase().as_str() {
+        "long" => Some(T::BigInt(None)),
+        "short" => Some(T::SmallInt(None)),
+        "byte" => Some(T::TinyInt(None)),
+        _ => None,
+    }
+}
+
+/// `sha2(s, bits)` as `encode(shaN(s), 'hex')`; `count(DISTINCT a, b)` as
+/// the count of distinct non-NULL `struct(a, b)` (Spark leaves out a row
+/// with a NULL in any of them).
+fn spark_call(
+    name: &str,
+    f: &datafusion::sql::sqlparser::ast::Function,
+) -> Option<datafusion::sql::sqlparser::ast::Expr> {
+    use datafusion::sql::sqlparser::ast::{
+        DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments,
+    };
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let args: Vec<String> = list
+        .args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.to_string()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let text = match (name, args.as_slice()) {
+        ("sha2", [s, bits]) => {
+            let f = match bits.trim() {
+                "0" | "256" => "sha256",
+                "224" => "sha224",
+                "384" => "sha384",
+                "512" => "sha512",
+                _ => return None,
+            };
+            format!("encode({f}({s}), 'hex')")
+        }
+        ("count", [_, _, ..])
+            if matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))
+                && f.over.is_none()
+                && f.filter.is_none() =>
+        {
+            let any_null: Vec<String> = args.iter().map(|a| format!("({a}) IS NULL")).collect();
+            format!(
+                "count(DISTINCT CASE WHEN {} THEN NULL ELSE struct({}) END)",
+                any_null.join(" OR "),
+                args.join(", ")
+            )
+        }
+        _ => return None,
+    };
+    datafusion::sql::sqlparser::parser::Parser::new(
+        &datafusion::sql::sqlparser::dialect::GenericDialect {},
+    )
+    .try_with_sql(&text)
+    .ok()?
+    .parse_expr()
+    .ok()
 }
 
 /// `date_format(x, pattern)` with Spark's Java-style pattern.
