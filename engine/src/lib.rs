@@ -5,6 +5,7 @@
 
 mod casts;
 pub mod cluster;
+mod date_format;
 mod division;
 pub mod engine;
 pub mod error;
@@ -29,6 +30,7 @@ mod scratch;
 pub mod session;
 mod sniff;
 mod sources;
+mod spark_syntax;
 pub mod storage;
 pub mod template;
 mod tolerant;

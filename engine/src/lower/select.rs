@@ -128,7 +128,7 @@ async fn plan(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFra
 async fn plan_registered(s: &Session, mut stmt: SqlStatement, span: Span) -> Result<DataFrame> {
     let state = s.ctx.state();
     case::fix_tables(&mut stmt, &s.table_names());
-    crate::functions::spark_syntax(&mut stmt);
+    crate::spark_syntax::spark_syntax(&mut stmt);
     // Each retry fixes the case of one more column name (see case.rs).
     let mut retries = 0;
     let plan = loop {

@@ -1,0 +1,159 @@
+//! Spark syntax DataFusion's SQL planner lacks, rewritten in the syntax
+//! tree of a user's SQL statement before DataFusion plans it (see
+//! `functions.rs` for the functions it adds as functions).
+
+use crate::date_format::DATE_FORMAT;
+
+/// Spark syntax DataFusion's SQL planner lacks, rewritten in a user's SQL
+/// before planning: `date_format(...)` calls renamed to [`DATE_FORMAT`];
+/// `IF(c, a, b)` as `CASE WHEN c THEN a ELSE b END`; `x RLIKE p` / `x
+/// REGEXP p` as `x ~ p`; `explode(a)` as `unnest(a)`.
+pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{
+        BinaryOperator, CaseWhen, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments,
+        Ident, ObjectNamePart,
+    };
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(stmt, |e| {
+        match e {
+            SqlExpr::RLike {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => {
+                let op = if *negated {
+                    BinaryOperator::PGRegexNotMatch
+                } else {
+                    BinaryOperator::PGRegexMatch
+                };
+                *e = SqlExpr::BinaryOp {
+                    left: expr.clone(),
+                    op,
+                    right: pattern.clone(),
+                };
+            }
+            SqlExpr::Cast { data_type, .. } => {
+                if let Some(t) = spark_type(data_type) {
+                    *data_type = t;
+                }
+            }
+            SqlExpr::Function(f) => {
+                let [ObjectNamePart::Identifier(id)] = f.name.0.as_mut_slice() else {
+                    return std::ops::ControlFlow::<()>::Continue(());
+                };
+                let name = id.value.to_ascii_lowercase();
+                match name.as_str() {
+                    "date_format" => *id = Ident::new(DATE_FORMAT),
+                    "sha2" | "count" => {
+                        if let Some(rewritten) = spark_call(&name, f) {
+                            *e = rewritten;
+                        }
+                    }
+                    "explode" => *id = Ident::new("unnest"),
+                    "if" => {
+                        let FunctionArguments::List(list) = &f.args else {
+                            return std::ops::ControlFlow::Continue(());
+                        };
+                        let args: Vec<SqlExpr> = list
+                            .args
+                            .iter()
+                            .filter_map(|a| match a {
+                                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        if let [c, a, b] = args.as_slice() {
+                            *e = SqlExpr::Case {
+                                case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                                end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                                operand: None,
+                                conditions: vec![CaseWhen {
+                                    condition: c.clone(),
+                                    result: a.clone(),
+                                }],
+                                else_result: Some(Box::new(b.clone())),
+                            };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Spark's type names sqlparser leaves as custom types.
+fn spark_type(
+    t: &datafusion::sql::sqlparser::ast::DataType,
+) -> Option<datafusion::sql::sqlparser::ast::DataType> {
+    use datafusion::sql::sqlparser::ast::DataType as T;
+    let T::Custom(name, modifiers) = t else {
+        return None;
+    };
+    if !modifiers.is_empty() || name.0.len() != 1 {
+        return None;
+    }
+    match name.to_string().to_ascii_lowercase().as_str() {
+        "long" => Some(T::BigInt(None)),
+        "short" => Some(T::SmallInt(None)),
+        "byte" => Some(T::TinyInt(None)),
+        _ => None,
+    }
+}
+
+/// `sha2(s, bits)` as `encode(shaN(s), 'hex')`; `count(DISTINCT a, b)` as
+/// the count of distinct non-NULL `struct(a, b)` (Spark leaves out a row
+/// with a NULL in any of them).
+fn spark_call(
+    name: &str,
+    f: &datafusion::sql::sqlparser::ast::Function,
+) -> Option<datafusion::sql::sqlparser::ast::Expr> {
+    use datafusion::sql::sqlparser::ast::{
+        DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments,
+    };
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let args: Vec<String> = list
+        .args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.to_string()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let text = match (name, args.as_slice()) {
+        ("sha2", [s, bits]) => {
+            let f = match bits.trim() {
+                "0" | "256" => "sha256",
+                "224" => "sha224",
+                "384" => "sha384",
+                "512" => "sha512",
+                _ => return None,
+            };
+            format!("encode({f}({s}), 'hex')")
+        }
+        ("count", [_, _, ..])
+            if matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))
+                && f.over.is_none()
+                && f.filter.is_none() =>
+        {
+            let any_null: Vec<String> = args.iter().map(|a| format!("({a}) IS NULL")).collect();
+            format!(
+                "count(DISTINCT CASE WHEN {} THEN NULL ELSE struct({}) END)",
+                any_null.join(" OR "),
+                args.join(", ")
+            )
+        }
+        _ => return None,
+    };
+    datafusion::sql::sqlparser::parser::Parser::new(
+        &datafusion::sql::sqlparser::dialect::GenericDialect {},
+    )
+    .try_with_sql(&text)
+    .ok()?
+    .parse_expr()
+    .ok()
+}
