@@ -161,7 +161,7 @@ fn load_save_and_query_s3_paths_on_every_engine() {
              w = LOAD '{at}/parts/'\n\
              SELECT (SELECT COUNT(*) FROM x) AS x, (SELECT SUM(amount) FROM y) AS y,\n\
                (SELECT COUNT(DISTINCT region) FROM z) AS z, (SELECT SUM(id) FROM w) AS w,\n\
-               (SELECT COUNT(*) FROM '{at}/sales.csv') AS q FROM (SELECT 1 AS one)\n\
+               (SELECT COUNT(*) FROM '{at}/sales.csv') AS q FROM (VALUES (1)) AS t(one)\n\
              PRINT"
         );
         let (ok, stdout, stderr) = s3.run(engine, &script);

@@ -24,14 +24,13 @@ const PREVIOUS: &str = "__fsql_previous";
 pub(crate) async fn query(s: &mut Session, q: &Query, span: Span) -> Result<DataFrame> {
     let mut q = q.clone();
     if let Some(prev) = s.last.clone()
-        && reads_previous(&q)
+        && set_from_previous_everywhere(&mut q)
     {
         let table = TableReference::bare(PREVIOUS);
         s.ctx.deregister_table(table.clone()).at(span)?;
         s.ctx
             .register_table(table, crate::session::view(&prev))
             .at(span)?;
-        set_from_previous(&mut q);
     }
     let df = plan(s, SqlStatement::Query(Box::new(q)), span).await?;
     check_unique_columns(&df, span)?;
@@ -152,6 +151,28 @@ async fn plan_registered(s: &Session, mut stmt: SqlStatement, span: Span) -> Res
 /// dataframe.
 fn reads_previous(q: &Query) -> bool {
     matches!(q.body.as_ref(), SetExpr::Select(sel) if sel.from.is_empty())
+}
+
+/// Gives every FROM-less plain `SELECT` of `q` — the statement itself and
+/// any query nested in it (a derived table, a subquery, a CTE) — the
+/// previous dataframe as its FROM, as FugueSQL does (`SELECT g FROM
+/// (SELECT g, ROW_NUMBER() OVER (...) AS rn) WHERE rn = 1` after a LOAD).
+/// True when one was found.
+fn set_from_previous_everywhere(q: &mut Query) -> bool {
+    struct Fill(bool);
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Fill {
+        type Break = ();
+        fn post_visit_query(&mut self, q: &mut Query) -> std::ops::ControlFlow<()> {
+            if reads_previous(q) {
+                set_from_previous(q);
+                self.0 = true;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut fill = Fill(false);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(q, &mut fill);
+    fill.0
 }
 
 fn set_from_previous(q: &mut Query) {
