@@ -93,6 +93,8 @@ CASES = [
     ("distinct_union", "a = CREATE [[1],[2],[2]] SCHEMA x:int\nb = CREATE [[2],[3]] SCHEMA x:int\nSELECT x FROM a UNION SELECT x FROM b", False),
     ("union_all", "a = CREATE [[1],[2],[2]] SCHEMA x:int\nb = CREATE [[2],[3]] SCHEMA x:int\nSELECT x FROM a UNION ALL SELECT x FROM b", False),
     ("intersect", "a = CREATE [[1],[2],[null]] SCHEMA x:int\nb = CREATE [[2],[null]] SCHEMA x:int\nSELECT x FROM a INTERSECT SELECT x FROM b", False),
+    ("except_all", "a = CREATE [[1],[1],[2],[null],[null]] SCHEMA x:int\nb = CREATE [[1],[null],[3]] SCHEMA x:int\nSELECT x FROM a EXCEPT ALL SELECT x FROM b", False),
+    ("intersect_all", "a = CREATE [[1],[1],[2]] SCHEMA x:int\nb = CREATE [[1],[5]] SCHEMA x:int\nSELECT x FROM a INTERSECT ALL SELECT x FROM b", False),
     ("except", "a = CREATE [[1],[2],[null]] SCHEMA x:int\nb = CREATE [[2],[null]] SCHEMA x:int\nSELECT x FROM a EXCEPT SELECT x FROM b", False),
     ("left_join", "a = CREATE [[1,'x'],[2,'y']] SCHEMA k:int,a:str\nb = CREATE [[1,10],[3,30]] SCHEMA k:int,b:int\nSELECT a.k, a, b FROM a LEFT JOIN b ON a.k = b.k", False),
     ("full_join", "a = CREATE [[1,'a'],[2,'b']] SCHEMA k:int,v:str\nb = CREATE [[2,'x'],[3,'y']] SCHEMA k:int,w:str\nSELECT a.k AS ak, b.k AS bk, v, w FROM a FULL OUTER JOIN b ON a.k=b.k", False),

@@ -13,6 +13,7 @@ mod python;
 mod sample;
 mod save;
 mod select;
+mod set_all;
 mod take;
 mod transform;
 mod using;

@@ -128,6 +128,9 @@ async fn plan_registered(s: &Session, mut stmt: SqlStatement, span: Span) -> Res
     let state = s.ctx.state();
     case::fix_tables(&mut stmt, &s.table_names());
     crate::spark_syntax::spark_syntax(&mut stmt);
+    if let SqlStatement::Query(q) = &mut stmt {
+        super::set_all::rewrite(&state, q).await.at(span)?;
+    }
     // Each retry fixes the case of one more column name (see case.rs).
     let mut retries = 0;
     let plan = loop {

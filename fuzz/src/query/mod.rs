@@ -498,9 +498,16 @@ impl<'a> Gen<'a> {
                 let mut b = self.select(Some(&kinds));
                 b.order_by.clear();
                 b.limit = None;
-                let op = *["UNION", "UNION ALL", "INTERSECT", "EXCEPT"]
-                    .choose(self.rng)
-                    .expect("set ops");
+                let op = *[
+                    "UNION",
+                    "UNION ALL",
+                    "INTERSECT",
+                    "EXCEPT",
+                    "INTERSECT ALL",
+                    "EXCEPT ALL",
+                ]
+                .choose(self.rng)
+                .expect("set ops");
                 return Query::SetOp(
                     Box::new(Query::Select(Box::new(a))),
                     op,
