@@ -73,6 +73,16 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         from,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
     );
+    // Spark and DuckDB write a timestamp with a space, not ISO's T.
+    if !already_try && is_text(data_type) && matches!(from, DataType::Timestamp(..)) {
+        return Ok(Transformed::yes(
+            datafusion::functions::string::expr_fn::replace(
+                e,
+                datafusion::logical_expr::lit("T"),
+                datafusion::logical_expr::lit(" "),
+            ),
+        ));
+    }
     let input = if float && data_type.is_integer() {
         datafusion::functions::math::expr_fn::round(vec![expr.as_ref().clone()])
     } else if text && !already_try && !is_text(data_type) {

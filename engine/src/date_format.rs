@@ -77,7 +77,7 @@ impl ScalarUDFImpl for DateFormat {
 
 /// A Java `DateTimeFormatter` pattern (Spark's) as a chrono one: letters
 /// repeated make a field, text in single quotes is literal.
-fn chrono_pattern(java: &str) -> String {
+pub(crate) fn chrono_pattern(java: &str) -> String {
     let chars: Vec<char> = java.chars().collect();
     let mut out = String::new();
     let mut i = 0;

@@ -59,6 +59,14 @@ pub(crate) fn scalar() -> Vec<Arc<ScalarUDF>> {
         Kind::DaysBetween,
         2,
     ))));
+    for (f, alias) in [
+        (datafusion::functions::string::upper(), "ucase"),
+        (datafusion::functions::string::lower(), "lcase"),
+        (datafusion::functions::string::starts_with(), "startswith"),
+        (datafusion::functions::string::ends_with(), "endswith"),
+    ] {
+        all.push(Arc::new(f.as_ref().clone().with_aliases([alias])));
+    }
     let signum = datafusion::functions::math::signum();
     all.push(Arc::new(signum.as_ref().clone().with_aliases(["sign"])));
     let cardinality = datafusion::functions_nested::cardinality::cardinality_udf();

@@ -44,7 +44,8 @@ pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement
                 let name = id.value.to_ascii_lowercase();
                 match name.as_str() {
                     "date_format" => *id = Ident::new(DATE_FORMAT),
-                    "sha2" | "count" => {
+                    "sha2" | "count" | "count_if" | "collect_set" | "locate" | "to_timestamp"
+                    | "to_date" => {
                         if let Some(rewritten) = spark_call(&name, f) {
                             *e = rewritten;
                         }
@@ -103,6 +104,8 @@ fn spark_type(
     }
 }
 
+/// `count_if(c)`, `collect_set(x)`, `locate(sub, s)`, `to_timestamp(s,
+/// 'dd/MM/yyyy')` / `to_date` with a Java pattern, in DataFusion's words;
 /// `sha2(s, bits)` as `encode(shaN(s), 'hex')`; `count(DISTINCT a, b)` as
 /// the count of distinct non-NULL `struct(a, b)` (Spark leaves out a row
 /// with a NULL in any of them).
@@ -134,6 +137,17 @@ fn spark_call(
                 _ => return None,
             };
             format!("encode({f}({s}), 'hex')")
+        }
+        ("count_if", [c]) => format!("count(CASE WHEN {c} THEN 1 END)"),
+        ("collect_set", [x]) => format!("array_agg(DISTINCT {x})"),
+        ("locate", [sub, s]) => format!("strpos({s}, {sub})"),
+        // A Java-style pattern (Spark's) as chrono's.
+        ("to_timestamp" | "to_date", [s, pattern])
+            if pattern.starts_with('\'') && pattern.ends_with('\'') && !pattern.contains('%') =>
+        {
+            let java = &pattern[1..pattern.len() - 1];
+            let chrono = crate::date_format::chrono_pattern(java).replace('\'', "''");
+            format!("{name}({s}, '{chrono}')")
         }
         ("count", [_, _, ..])
             if matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))

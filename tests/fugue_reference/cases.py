@@ -129,5 +129,9 @@ CASES = [
     ("collect_list", "CREATE [['a',1],['a',2]] SCHEMA g:str,v:int\nSELECT g, SIZE(COLLECT_LIST(v)) AS n GROUP BY g", False),
     ("count_distinct_two", "CREATE [[1,'a'],[1,'a'],[1,'b'],[null,'b']] SCHEMA a:int,b:str\nSELECT COUNT(DISTINCT a, b) AS c", False),
     ("sha2", "CREATE [['a']] SCHEMA s:str\nSELECT SHA2(s, 256) AS h", False),
+    ("count_if_set", "CREATE [['a',1],['a',1],['b',5]] SCHEMA g:str,v:int\nSELECT g, COUNT_IF(v > 2) AS c, SIZE(COLLECT_SET(v)) AS n GROUP BY g", False),
+    ("string_names", "CREATE [['hello']] SCHEMA s:str\nSELECT LOCATE('l', s) AS l, UCASE(s) AS u, LCASE('AB') AS lc, STARTSWITH(s, 'he') AS sw, ENDSWITH(s, 'lo') AS ew", False),
+    ("ts_to_string", "CREATE [['2024-03-05 01:02:03']] SCHEMA a:datetime\nSELECT CAST(a AS STRING) AS s", False),
+    ("java_patterns", "CREATE [['15/03/2024 10:20']] SCHEMA s:str\nSELECT TO_TIMESTAMP(s, 'dd/MM/yyyy HH:mm') AS t, TO_DATE('15/03/2024', 'dd/MM/yyyy') AS d", False),
     ("approx_first", "CREATE [['a',1],['a',1]] SCHEMA g:str,v:int\nSELECT g, APPROX_COUNT_DISTINCT(v) AS c, FIRST(v) AS f GROUP BY g", False),
 ]
