@@ -19,7 +19,6 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::{Cast, TryCast};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
 
 /// The plan of a user's SQL statement with FugueSQL's casts. `views`: the
@@ -37,22 +36,7 @@ fn rewrite_plan(plan: LogicalPlan, views: &HashSet<String>) -> Result<Transforme
     }
     plan.map_children(|c| rewrite_plan(c, views))?
         .transform_data(|p| p.map_subqueries(|sub| rewrite_plan(sub, views)))?
-        .transform_data(|plan| {
-            let mut schema = DFSchema::empty();
-            for input in plan.inputs() {
-                schema.merge(input.schema());
-            }
-            let names = NamePreserver::new(&plan);
-            plan.map_expressions(|e| {
-                let saved = names.save(&e);
-                let rewritten = e.transform_up(|e| rewrite(e, &schema))?;
-                Ok(if rewritten.transformed {
-                    rewritten.update_data(|e| saved.restore(e))
-                } else {
-                    rewritten
-                })
-            })
-        })
+        .transform_data(|plan| crate::expr_rewrite::map_node(plan, rewrite))
 }
 
 fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {

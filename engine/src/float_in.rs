@@ -13,11 +13,10 @@
 //! between them and `rank()` gave them different ranks; DuckDB, PostgreSQL
 //! and pandas take them as equal (peers).
 
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::{AggregateFunction, InList};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, lit, when};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -33,26 +32,12 @@ impl AnalyzerRule for FloatInList {
 
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|plan| {
-            let mut schema = DFSchema::empty();
-            for input in plan.inputs() {
-                schema.merge(input.schema());
-            }
-            // An expression keeps its name (a column of an aggregate or a
-            // projection that plans above refer to by it).
             if matches!(plan, LogicalPlan::Sort(_)) {
                 // A sort key is not a column of the output: no name to keep.
+                let schema = crate::expr_rewrite::input_schema(&plan);
                 return plan.map_expressions(|e| sort_key(e, &schema));
             }
-            let names = NamePreserver::new(&plan);
-            plan.map_expressions(|e| {
-                let saved = names.save(&e);
-                let rewritten = e.transform_up(|e| rewrite(e, &schema))?;
-                Ok(if rewritten.transformed {
-                    rewritten.update_data(|e| saved.restore(e))
-                } else {
-                    rewritten
-                })
-            })
+            crate::expr_rewrite::map_node(plan, rewrite)
         })
         .map(|t| t.data)
     }

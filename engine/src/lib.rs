@@ -9,6 +9,7 @@ mod date_format;
 mod division;
 pub mod engine;
 pub mod error;
+mod expr_rewrite;
 mod files;
 mod float_in;
 mod float_pruning;

@@ -147,30 +147,7 @@ pub(crate) fn centred_gram(
                 }
             }
         }
-        // g (p × p, row-major) = bufᵀ · buf, a matrix product on the
-        // machine's SIMD.
-        let mut g = vec![0.0; p * p];
-        // SAFETY: buf is m × p column-major (element (i, c) at c·m + i);
-        // bufᵀ reads it with strides (m, 1), buf with (1, m); g is p × p.
-        unsafe {
-            matrixmultiply::dgemm(
-                p,
-                m,
-                p,
-                1.0,
-                buf.as_ptr(),
-                m as isize,
-                1,
-                buf.as_ptr(),
-                1,
-                m as isize,
-                0.0,
-                g.as_mut_ptr(),
-                p as isize,
-                1,
-            );
-        }
-        g
+        self_product(&buf, m, p)
     });
     let mut out = vec![vec![0.0; p]; p];
     for g in partial {
@@ -220,28 +197,7 @@ pub(crate) fn shifted_moments(
                 *o = v - shift;
             }
         }
-        let mut g = vec![0.0; q * q];
-        // SAFETY: buf is m × q column-major (element (i, c) at c·m + i);
-        // bufᵀ reads it with strides (m, 1), buf with (1, m); g is q × q.
-        unsafe {
-            matrixmultiply::dgemm(
-                q,
-                m,
-                q,
-                1.0,
-                buf.as_ptr(),
-                m as isize,
-                1,
-                buf.as_ptr(),
-                1,
-                m as isize,
-                0.0,
-                g.as_mut_ptr(),
-                q as isize,
-                1,
-            );
-        }
-        g
+        self_product(&buf, m, q)
     });
     let mut out = vec![0.0; q * q];
     for g in partial {
@@ -250,6 +206,34 @@ pub(crate) fn shifted_moments(
         }
     }
     out
+}
+
+/// `bufᵀ · buf` (p × p, row-major) of an m × p column-major block, a
+/// matrix product on the machine's SIMD.
+fn self_product(buf: &[f64], m: usize, p: usize) -> Vec<f64> {
+    assert_eq!(buf.len(), m * p, "block shape");
+    let mut g = vec![0.0; p * p];
+    // SAFETY: buf is m × p column-major (element (i, c) at c·m + i), as
+    // asserted; bufᵀ reads it with strides (m, 1), buf with (1, m); g is p × p.
+    unsafe {
+        matrixmultiply::dgemm(
+            p,
+            m,
+            p,
+            1.0,
+            buf.as_ptr(),
+            m as isize,
+            1,
+            buf.as_ptr(),
+            1,
+            m as isize,
+            0.0,
+            g.as_mut_ptr(),
+            p as isize,
+            1,
+        );
+    }
+    g
 }
 
 /// An empty vector with room for `n` values, or a clear error when the

@@ -305,6 +305,20 @@ pub(crate) fn nelder_mead(
     simplex.swap_remove(0).0
 }
 
+/// The airline series (144 monthly passenger counts), for tests.
+#[cfg(test)]
+pub(crate) fn airline() -> Vec<f64> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/data/ml/airline.csv"
+    ))
+    .expect("tests/data/ml/airline.csv");
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -303,16 +303,7 @@ mod tests {
     /// (5404.04: statsmodels' 5137.99 is a rounding accident).
     #[test]
     fn the_airline_fits_are_statsmodels() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/data/ml/airline.csv"
-        ))
-        .unwrap();
-        let y: Vec<f64> = text
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-            .collect();
+        let y = crate::forecast::airline();
         for (form, pycaret, within) in
             [(Form::HoltWinters, 0.5852, 0.01), (Form::Ets, 0.5932, 0.02)]
         {

@@ -192,16 +192,7 @@ mod tests {
     /// 0.04, 0.3077).
     #[test]
     fn the_airline_start_is_statsmodels() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/data/ml/airline.csv"
-        ))
-        .unwrap();
-        let y: Vec<f64> = text
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-            .collect();
+        let y = crate::forecast::airline();
         let s = initial_states(&y[..96], 12, true);
         assert!((s.level - 124.677_777_78).abs() < 1e-6, "{}", s.level);
         assert!((s.trend - 1.058_585_86).abs() < 1e-6, "{}", s.trend);
