@@ -506,3 +506,19 @@ fn a_reader_that_stops_reading_ends_the_output_not_the_script() {
         .success()
         .stdout("n\n300000\n");
 }
+
+#[test]
+fn an_unaliased_cast_is_named_by_its_text() {
+    // DataFusion names a cast after its input: `SELECT CAST(s AS INT), s`
+    // had two columns named s (an error); DuckDB and fugue name it by text.
+    fsql()
+        .args([
+            "--format",
+            "csv",
+            "-c",
+            "x = CREATE [['12',1.5]] SCHEMA s:str,d:double\nSELECT CAST(s AS INT), s, CAST(d AS STRING) AS t FROM x",
+        ])
+        .assert()
+        .success()
+        .stdout("CAST(s AS INT),s,t\n12,12,1.5\n");
+}

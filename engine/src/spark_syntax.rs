@@ -9,6 +9,7 @@ use crate::date_format::DATE_FORMAT;
 /// `IF(c, a, b)` as `CASE WHEN c THEN a ELSE b END`; `x RLIKE p` / `x
 /// REGEXP p` as `x ~ p`; `explode(a)` as `unnest(a)`.
 pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
+    name_casts(stmt);
     use datafusion::sql::sqlparser::ast::{
         BinaryOperator, CaseWhen, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments,
         Ident, ObjectNamePart,
@@ -83,6 +84,33 @@ pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+/// An unaliased `CAST(...)` in a SELECT list is named by its text
+/// (`CAST(s AS INT)`), as DuckDB and fugue name it: DataFusion 55 names a
+/// cast after its input, so `SELECT CAST(s AS INT), s` failed with two
+/// columns named `s`, and the column was called `x.s`.
+fn name_casts(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Ident, Query, SelectItem, SetExpr};
+    struct Names;
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &mut Query) -> std::ops::ControlFlow<()> {
+            if let SetExpr::Select(sel) = q.body.as_mut() {
+                for item in &mut sel.projection {
+                    if let SelectItem::UnnamedExpr(e @ SqlExpr::Cast { .. }) = item {
+                        let alias = Ident::with_quote('"', e.to_string());
+                        *item = SelectItem::ExprWithAlias {
+                            expr: e.clone(),
+                            alias,
+                        };
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut Names);
 }
 
 /// Spark's type names sqlparser leaves as custom types.
