@@ -46,7 +46,7 @@ pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement
                 match name.as_str() {
                     "date_format" => *id = Ident::new(DATE_FORMAT),
                     "sha2" | "count" | "count_if" | "collect_set" | "locate" | "to_timestamp"
-                    | "to_date" => {
+                    | "to_date" | "max_by" | "min_by" | "regexp_extract" | "add_months" => {
                         if let Some(rewritten) = spark_call(&name, f) {
                             *e = rewritten;
                         }
@@ -132,6 +132,7 @@ fn spark_type(
     }
 }
 
+/// `max_by`/`min_by`, `regexp_extract`, `add_months(d, n)` (n a number),
 /// `count_if(c)`, `collect_set(x)`, `locate(sub, s)`, `to_timestamp(s,
 /// 'dd/MM/yyyy')` / `to_date` with a Java pattern, in DataFusion's words;
 /// `sha2(s, bits)` as `encode(shaN(s), 'hex')`; `count(DISTINCT a, b)` as
@@ -167,6 +168,28 @@ fn spark_call(
             format!("encode({f}({s}), 'hex')")
         }
         ("count_if", [c]) => format!("count(CASE WHEN {c} THEN 1 END)"),
+        ("max_by", [k, v]) => format!("first_value({k} ORDER BY {v} DESC NULLS LAST)"),
+        ("min_by", [k, v]) => format!("first_value({k} ORDER BY {v} ASC NULLS LAST)"),
+        // Spark: '' when nothing matches; group 0 is the whole match.
+        ("regexp_extract", [s, p, ..]) => {
+            let group: usize = match args.get(2) {
+                None => 1,
+                Some(g) => g.trim().parse().ok()?,
+            };
+            let (p, group) = if group == 0 {
+                (format!("'(' || {p} || ')'"), 1)
+            } else {
+                (p.clone(), group)
+            };
+            format!(
+                "CASE WHEN {s} IS NULL OR {p} IS NULL THEN NULL \
+                 ELSE coalesce(regexp_match({s}, {p})[{group}], '') END"
+            )
+        }
+        ("add_months", [d, n]) => {
+            let n: i64 = n.trim().parse().ok()?;
+            format!("CAST(CAST({d} AS DATE) + INTERVAL '{n} months' AS DATE)")
+        }
         ("collect_set", [x]) => format!("array_agg(DISTINCT {x})"),
         ("locate", [sub, s]) => format!("strpos({s}, {sub})"),
         // A Java-style pattern (Spark's) as chrono's.

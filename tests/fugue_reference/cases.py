@@ -133,5 +133,8 @@ CASES = [
     ("string_names", "CREATE [['hello']] SCHEMA s:str\nSELECT LOCATE('l', s) AS l, UCASE(s) AS u, LCASE('AB') AS lc, STARTSWITH(s, 'he') AS sw, ENDSWITH(s, 'lo') AS ew", False),
     ("ts_to_string", "CREATE [['2024-03-05 01:02:03']] SCHEMA a:datetime\nSELECT CAST(a AS STRING) AS s", False),
     ("java_patterns", "CREATE [['15/03/2024 10:20']] SCHEMA s:str\nSELECT TO_TIMESTAMP(s, 'dd/MM/yyyy HH:mm') AS t, TO_DATE('15/03/2024', 'dd/MM/yyyy') AS d", False),
+    ("max_min_by", "CREATE [['a',1],['b',5],['c',null]] SCHEMA k:str,v:int\nSELECT MAX_BY(k, v) AS mx, MIN_BY(k, v) AS mn", False),
+    ("regexp_extract", "CREATE [['abc123def'],['xyz']] SCHEMA s:str\nSELECT REGEXP_EXTRACT(s, '([0-9]+)', 1) AS n", False),
+    ("add_months", "CREATE [['2024-01-31']] SCHEMA d:date\nSELECT ADD_MONTHS(d, 1) AS m", False),
     ("approx_first", "CREATE [['a',1],['a',1]] SCHEMA g:str,v:int\nSELECT g, APPROX_COUNT_DISTINCT(v) AS c, FIRST(v) AS f GROUP BY g", False),
 ]
