@@ -5,6 +5,25 @@ t.parquet (run.py writes them), `$W` a scratch folder. A known difference
 names why fsql answers otherwise (docs/semantics.md has each).
 """
 CASES = [
+    # statements nested, rebound, one line, with modifiers
+    ("nested_load_count", "SELECT COUNT(*) AS c FROM (LOAD '$D/t.parquet')", False),
+    ("nested_load_take", "TAKE 2 ROWS FROM (LOAD '$D/t.parquet') PRESORT id DESC", True),
+    ("nested_dropna_load", "SELECT * FROM (DROP ROWS IF ANY NULLS FROM (LOAD '$D/t.parquet'))", False),
+    ("nested_rename", "a = CREATE [[1,2]] SCHEMA x:int,y:int\nSELECT * FROM (RENAME COLUMNS x:z FROM a)", False),
+    ("nested_fill", "a = CREATE [[null,2]] SCHEMA x:int,y:int\nSELECT * FROM (FILL NULLS PARAMS x:9 FROM a)", False),
+    ("nested_alter", "a = CREATE [[1,2]] SCHEMA x:int,y:int\nSELECT * FROM (ALTER COLUMNS x:str FROM a)", False),
+    ("nested_create_join", "a = CREATE [[1,'x']] SCHEMA k:int,v:str\nSELECT a.k, b.w FROM a INNER JOIN (CREATE [[1,'y']] SCHEMA k:int,w:str) AS b ON a.k = b.k", False),
+    ("rebind", "t = CREATE [[1],[2]] SCHEMA x:int\nt = SELECT x*10 AS x FROM t\nSELECT SUM(x) AS s FROM t", False),
+    ("one_line", "a = CREATE [[1]] SCHEMA x:int b = CREATE [[2]] SCHEMA x:int SELECT x FROM a UNION ALL SELECT x FROM b", False),
+    ("keyword_columns", "CREATE [[1,2]] SCHEMA sample:int,take:int\nSELECT sample, take", False),
+    ("yield_then_select", "a = CREATE [[1],[2]] SCHEMA x:int\nSELECT x FROM a YIELD DATAFRAME AS r\nSELECT COUNT(*) AS c FROM a", False),
+    ("persist_named", "a = CREATE [[1],[2]] SCHEMA x:int PERSIST\nSELECT COUNT(*) AS c FROM a", False),
+    ("sample_rows_count", "CREATE [[1],[2],[3],[4],[5],[6],[7],[8],[9],[10]] SCHEMA x:int\nSAMPLE 3 ROWS SEED 42\nSELECT COUNT(*) AS c", False),
+    ("take_two_per_group", "CREATE [['a',1],['a',2],['a',3],['b',4]] SCHEMA g:str,x:int\nTAKE 2 ROWS PREPARTITION BY g PRESORT x DESC", False),
+    ("alter_three", "CREATE [['1','2.5','true']] SCHEMA a:str,b:str,c:str\nALTER COLUMNS a:long, b:double, c:bool", False),
+    ("csv_infer_nulls", "CREATE [[1,null],[null,2.5],[3,4.0]] SCHEMA a:int,b:double\nSAVE OVERWRITE SINGLE '$W/h2.csv' (header=true)\nLOAD '$W/h2.csv' (header=true, infer_schema=true)\nSELECT a + 1 AS a1, b * 2 AS b2", False),
+    ("csv_empty_string", "CREATE [[1,''],[2,null]] SCHEMA a:int,b:str\nSAVE OVERWRITE SINGLE '$W/h3.csv' (header=true)\nLOAD '$W/h3.csv' (header=true)\nSELECT a, b IS NULL AS n", False),
+    ("union_branch_fromless", "CREATE [[1.0],[null]] SCHEMA a:double\nSELECT CAST('NaN' AS DOUBLE) AS a UNION ALL SELECT a FROM (CREATE [[1.0]] SCHEMA a:double)", False, "a FROM-less branch of a set operation is plain SQL in fsql (fugue: the previous dataframe)"),
     # LOAD and SAVE
     ("load_csv_header", "LOAD '$D/t.csv' (header=true, infer_schema=true)", False),
     ("load_csv_columns", "LOAD CSV '$D/t.csv' (header=true) COLUMNS id:long,g:str,v:double,n:double", False),
