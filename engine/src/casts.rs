@@ -6,12 +6,15 @@
 //! `-2.7` → -3), where DataFusion's CAST fails on the first and truncates
 //! the second. Observed in real fugue 0.9.7 (`docs/semantics.md`).
 //!
+//! A timestamp cast to text is written with a space between date and time
+//! (`2024-03-05 01:02:03`), as Spark and DuckDB write it (DataFusion: ISO's
+//! `T`). An explicit `TRY_CAST` of a double to an integer rounds too.
+//!
 //! Only the casts a user wrote are rewritten: the plan of a SQL statement,
 //! right after DataFusion builds it, leaving out the plans of the script's
 //! dataframes it inlined, so fsql's own casts inside them — ALTER COLUMNS,
 //! LOAD's COLUMNS and inferred types, where a value that does not convert
-//! is an error, as in fugue — are not reached. An explicit `TRY_CAST` of a double to an
-//! integer rounds too.
+//! is an error, as in fugue — are not reached.
 
 use std::collections::HashSet;
 

@@ -12,7 +12,7 @@ use datafusion::execution::SessionState;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
     Ident, Query, SetExpr, SetOperator, SetQuantifier, Statement as SqlStatement, TableFactor,
-    TableWithJoins,
+    TableWithJoins, With,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -31,7 +31,8 @@ pub(crate) fn rewrite<'a>(state: &'a SessionState, q: &'a mut Query) -> Step<'a>
                 rewrite(state, &mut cte.query).await?;
             }
         }
-        rewrite_set(state, q.body.as_mut()).await
+        let with = q.with.clone();
+        rewrite_set(state, q.body.as_mut(), with.as_ref()).await
     })
 }
 
@@ -57,7 +58,13 @@ fn rewrite_from<'a>(state: &'a SessionState, t: &'a mut TableWithJoins) -> Step<
     })
 }
 
-fn rewrite_set<'a>(state: &'a SessionState, e: &'a mut SetExpr) -> Step<'a> {
+/// `with`: the CTEs of the query `e` is the body of (its operands may name
+/// them).
+fn rewrite_set<'a>(
+    state: &'a SessionState,
+    e: &'a mut SetExpr,
+    with: Option<&'a With>,
+) -> Step<'a> {
     Box::pin(async move {
         match e {
             SetExpr::Select(sel) => {
@@ -72,8 +79,8 @@ fn rewrite_set<'a>(state: &'a SessionState, e: &'a mut SetExpr) -> Step<'a> {
                 set_quantifier,
                 right,
             } => {
-                rewrite_set(state, left.as_mut()).await?;
-                rewrite_set(state, right.as_mut()).await?;
+                rewrite_set(state, left.as_mut(), with).await?;
+                rewrite_set(state, right.as_mut(), with).await?;
                 let all = matches!(set_quantifier, SetQuantifier::All);
                 let keyword = match op {
                     SetOperator::Except | SetOperator::Minus => "EXCEPT",
@@ -87,13 +94,20 @@ fn rewrite_set<'a>(state: &'a SessionState, e: &'a mut SetExpr) -> Step<'a> {
                 // right side's columns by position).
                 let probe = Query {
                     body: left.clone(),
+                    with: with.cloned(),
                     ..empty_query()
                 };
-                let plan = state
+                // A side that does not plan on its own (it names something
+                // only the whole statement has) keeps DataFusion's meaning;
+                // the statement's own planning reports real errors.
+                let Ok(plan) = state
                     .statement_to_plan(DfStatement::Statement(Box::new(SqlStatement::Query(
                         Box::new(probe),
                     ))))
-                    .await?;
+                    .await
+                else {
+                    return Ok(());
+                };
                 let names: Vec<String> = plan
                     .schema()
                     .fields()
