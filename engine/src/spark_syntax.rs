@@ -10,10 +10,7 @@ use crate::date_format::DATE_FORMAT;
 /// REGEXP p` as `x ~ p`; `explode(a)` as `unnest(a)`.
 pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
     name_casts(stmt);
-    use datafusion::sql::sqlparser::ast::{
-        BinaryOperator, CaseWhen, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments,
-        Ident, ObjectNamePart,
-    };
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Ident, ObjectNamePart};
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(stmt, |e| {
         match e {
             SqlExpr::RLike {
@@ -46,37 +43,12 @@ pub(crate) fn spark_syntax(stmt: &mut datafusion::sql::sqlparser::ast::Statement
                 match name.as_str() {
                     "date_format" => *id = Ident::new(DATE_FORMAT),
                     "sha2" | "count" | "count_if" | "collect_set" | "locate" | "to_timestamp"
-                    | "to_date" | "max_by" | "min_by" | "regexp_extract" | "add_months" => {
+                    | "to_date" | "max_by" | "min_by" | "regexp_extract" | "add_months" | "if" => {
                         if let Some(rewritten) = spark_call(&name, f) {
                             *e = rewritten;
                         }
                     }
                     "explode" => *id = Ident::new("unnest"),
-                    "if" => {
-                        let FunctionArguments::List(list) = &f.args else {
-                            return std::ops::ControlFlow::Continue(());
-                        };
-                        let args: Vec<SqlExpr> = list
-                            .args
-                            .iter()
-                            .filter_map(|a| match a {
-                                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
-                                _ => None,
-                            })
-                            .collect();
-                        if let [c, a, b] = args.as_slice() {
-                            *e = SqlExpr::Case {
-                                case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                                end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                                operand: None,
-                                conditions: vec![CaseWhen {
-                                    condition: c.clone(),
-                                    result: a.clone(),
-                                }],
-                                else_result: Some(Box::new(b.clone())),
-                            };
-                        }
-                    }
                     _ => {}
                 }
             }
@@ -167,6 +139,7 @@ fn spark_call(
             };
             format!("encode({f}({s}), 'hex')")
         }
+        ("if", [c, a, b]) => format!("CASE WHEN {c} THEN {a} ELSE {b} END"),
         ("count_if", [c]) => format!("count(CASE WHEN {c} THEN 1 END)"),
         ("max_by", [k, v]) => format!("first_value({k} ORDER BY {v} DESC NULLS LAST)"),
         ("min_by", [k, v]) => format!("first_value({k} ORDER BY {v} ASC NULLS LAST)"),
